@@ -1,0 +1,69 @@
+"""Checkpoints: written atomically, read with weights_only=True (nothing read can run code).
+
+A checkpoint is one dict of tensors and plain values: format, rung, config, tokenizer (JSON
+text), model and optimizer state, step counters, and every RNG state needed for exact resume.
+A small meta.json beside it lets `--resume auto` find runs without loading them.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from common.errors import LadderError
+
+FORMAT = 1
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": FORMAT, **state}, tmp)
+    os.replace(tmp, path)  # atomic: a crash leaves the old checkpoint or the new one, never half
+    meta = {k: state[k] for k in ("rung", "step", "finished") if k in state}
+    meta["max_steps"] = state["config"]["max_steps"]
+    tmp_meta = path.with_name("meta.json.tmp")
+    tmp_meta.write_text(json.dumps(meta))
+    os.replace(tmp_meta, path.with_name("meta.json"))
+
+
+def load_checkpoint_state(path, rung: str | None = None) -> dict:
+    """Load a checkpoint dict; one clear error if it is missing, corrupt or of another rung."""
+    path = Path(path)
+    if not path.is_file():
+        raise LadderError(f"checkpoint {path} does not exist; pass an existing .pt file or --resume auto")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        raise LadderError(
+            f"checkpoint {path} is truncated or corrupt ({reason}); use an earlier one or start fresh"
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT or "model" not in state:
+        raise LadderError(f"{path} is not a ladder checkpoint (format {FORMAT}); pass a checkpoint written by a rung")
+    if rung is not None and state.get("rung") != rung:
+        raise LadderError(
+            f"checkpoint {path} is from {state.get('rung')}, not {rung}; resume it with `python {state.get('rung')}.py --resume {path}`"
+        )
+    return state
+
+
+def find_resumable(ckpt_dir: str, rung: str, name: str = "") -> Path | None:
+    """`--resume auto`: this run's checkpoint (with --name), else the newest unfinished one of the rung."""
+    root = Path(ckpt_dir)
+    if name:
+        path = root / name / "ckpt.pt"
+        return path if path.is_file() else None
+    best = None
+    for meta_path in root.glob("*/meta.json"):
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            continue
+        ckpt = meta_path.with_name("ckpt.pt")
+        if meta.get("rung") == rung and not meta.get("finished") and ckpt.is_file():
+            if best is None or ckpt.stat().st_mtime > best.stat().st_mtime:
+                best = ckpt
+    return best

@@ -1,0 +1,156 @@
+"""Settings: one dataclass per rung, parsed from `--name value` / `--name=value`.
+
+One spelling everywhere: the flag, the dataclass field, the wandb config key and the JSON key
+are the same word. A rung extends `TrainConfig` with its model fields:
+
+    @dataclass
+    class Config(TrainConfig):
+        n_layer: int = setting(4, "transformer blocks")
+"""
+
+import argparse
+import difflib
+import sys
+from dataclasses import MISSING, dataclass, field, fields
+
+from common.errors import LadderError
+
+
+def setting(default, help: str, choices=None, group: str | None = None):
+    """A config field with its one-line help (and allowed values) for --help."""
+    return field(default=default, metadata={"help": help, "choices": choices, "group": group})
+
+
+@dataclass
+class TrainConfig:
+    # --- data
+    data: str = setting(
+        "wikitext-2", "corpus name (wikitext-2, tinyshakespeare, the-verdict) or a UTF-8 file path", group="data"
+    )
+    data_dir: str = setting(
+        "", "folder holding the named corpora (default: $LADDER_DATA_DIR, then Hugging Face)", group="data"
+    )
+    tokenizer: str = setting(
+        "char",
+        "char | bpe (byte-level BPE) | bpe-english (printable-ASCII BPE + unk)",
+        choices=("char", "bpe", "bpe-english"),
+        group="data",
+    )
+    vocab: int = setting(0, "BPE vocabulary size (ignored for char, whose alphabet comes from the data)", group="data")
+    cache_dir: str = setting(".cache", "where trained tokenizers and token ids are cached", group="data")
+    # --- training (identical defaults on every rung: they are the ladder's reference run)
+    seed: int = setting(1337, "seeds model init, batch order and sampling", group="training")
+    max_steps: int = setting(3000, "optimizer steps (the cosine schedule ends here)", group="training")
+    max_minutes: float = setting(
+        0.0, "wall-clock budget in minutes; 0 = none (the schedule then follows time)", group="training"
+    )
+    batch_size: int = setting(32, "sequences per micro-batch", group="training")
+    grad_accum: int = setting(1, "micro-batches per optimizer step", group="training")
+    block_size: int = setting(128, "training context length in tokens", group="training")
+    lr: float = setting(1e-3, "peak learning rate", group="training")
+    min_lr_ratio: float = setting(0.1, "final learning rate as a fraction of --lr", group="training")
+    warmup_steps: int = setting(100, "linear warmup steps", group="training")
+    weight_decay: float = setting(0.1, "AdamW decay, applied to matrices only", group="training")
+    beta2: float = setting(0.99, "AdamW beta2 (0.99: small batches make gradients noisy)", group="training")
+    grad_clip: float = setting(1.0, "clip the global gradient norm to this; 0 = off", group="training")
+    dropout: float = setting(0.0, "dropout rate (0: one pass over the data never overfits)", group="training")
+    eval_interval: int = setting(250, "steps between evaluations, printed samples and checkpoints", group="training")
+    eval_tokens: int = setting(32768, "validation-prefix tokens used by periodic evaluations", group="training")
+    sample_tokens: int = setting(200, "tokens generated for the sample printed at each evaluation", group="training")
+    # --- system and tracking
+    device: str = setting("auto", "auto (cuda, then mps, then cpu) | cpu | cuda | mps", group="system")
+    compile: bool = setting(False, "torch.compile the model", group="system")
+    resume: str = setting("", "checkpoint path, or 'auto' for this run's latest checkpoint", group="system")
+    name: str = setting("", "run name (default: rung, tokenizer, seed and time)", group="system")
+    out_dir: str = setting("results/runs", "run folders (config, metrics, summary, samples)", group="system")
+    ckpt_dir: str = setting("checkpoints", "checkpoint folders (not committed)", group="system")
+    wandb: str = setting(
+        "auto",
+        "online | offline | disabled; auto = online with credentials, else offline",
+        choices=("auto", "online", "offline", "disabled"),
+        group="system",
+    )
+
+
+def _parse_bool(s: str) -> bool:
+    low = s.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(s)
+
+
+_TYPES = {
+    int: int,
+    float: float,
+    str: str,
+    bool: _parse_bool,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": _parse_bool,
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print usage and exit; we want one line
+        raise LadderError(f"{message} (see --help)")
+
+
+def build_parser(cls, prog: str | None = None, description: str | None = None) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=prog,
+        usage=f"{prog or '%(prog)s'} [--setting value ...]  (every setting is listed below)",
+        description=description,
+        allow_abbrev=False,  # --lr must never silently mean --lr_something
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    groups = {}
+    inherited = {f.name: f.metadata for f in fields(TrainConfig)}
+    for f in fields(cls):
+        meta = f.metadata or inherited.get(f.name, {})  # a rung may override a default only
+        group_name = meta.get("group") or "model"
+        if group_name not in groups:
+            groups[group_name] = parser.add_argument_group(group_name)
+        typ = _TYPES[f.type]
+        default = f.default if f.default is not MISSING else None
+        kwargs = dict(type=typ, default=argparse.SUPPRESS, help=f"{meta.get('help', '')} (default: {default!r})")
+        if f.type in (bool, "bool"):
+            kwargs.update(nargs="?", const=True, metavar="true|false")
+        if meta.get("choices"):
+            kwargs["choices"] = meta["choices"]
+        groups[group_name].add_argument(f"--{f.name}", **kwargs)
+    return parser
+
+
+def parse_config(cls, argv=None, prog: str | None = None, description: str | None = None):
+    """Parse argv into `cls`. Returns (config, the set of field names given explicitly)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(cls, prog, description)
+    names = [f.name for f in fields(cls)]
+    for arg in argv:  # catch misspellings before argparse, to suggest the nearest name
+        if arg.startswith("--") and arg not in ("--help",):
+            name = arg[2:].split("=", 1)[0]
+            if name not in names:
+                close = difflib.get_close_matches(name.replace("-", "_"), names, n=1)
+                hint = f"; did you mean --{close[0]}?" if close else "; see --help"
+                raise LadderError(f"unknown flag --{name}{hint}")
+    given = vars(parser.parse_args(argv))
+    return cls(**given), set(given)
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Reject values that are the right type but make no sense, one line each."""
+    positive = ["max_steps", "batch_size", "grad_accum", "block_size", "eval_interval", "eval_tokens"]
+    for name in positive:
+        if getattr(cfg, name) <= 0:
+            raise LadderError(f"--{name} must be positive, got {getattr(cfg, name)}")
+    if cfg.lr <= 0:
+        raise LadderError(f"--lr must be positive, got {cfg.lr}")
+    if cfg.max_minutes < 0:
+        raise LadderError(f"--max_minutes must be >= 0, got {cfg.max_minutes}")
+    if not 0 <= cfg.dropout < 1:
+        raise LadderError(f"--dropout must be in [0, 1), got {cfg.dropout}")
+    if cfg.tokenizer != "char" and cfg.vocab <= 0:
+        raise LadderError(f"--tokenizer {cfg.tokenizer} needs --vocab N (e.g. --vocab 500)")

@@ -1,0 +1,69 @@
+"""Evaluation with the same definitions on every rung (DESIGN.md, "Metrics").
+
+- loss: mean next-token cross-entropy in nats; ppl = exp(loss), per token (not comparable
+  across tokenizers);
+- bpb: summed NLL / ln 2 / UTF-8 bytes of the predicted tokens' text (comparable across them);
+- word_ppl: exp(summed NLL / words), words = whitespace-separated tokens + one per line end;
+- unk_rate: share of the evaluated bytes that fell into an unknown-symbol token.
+"""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def nll_sums(model, ids: np.ndarray, byte_lut: np.ndarray, unk_id, context: int, batch_size: int, device, autocast):
+    """Non-overlapping windows of `context` tokens over `ids`: every token but the first is
+    predicted exactly once (the last window may be shorter). Returns (nll, tokens, bytes, unk_bytes)."""
+    was_training = model.training
+    model.eval()
+    n_pred = len(ids) - 1
+    n_full = n_pred // context
+    total_nll = 0.0
+    windows = [(i * context, context) for i in range(n_full)]
+    if n_pred % context:
+        windows.append((n_full * context, n_pred % context))
+    for b in range(0, len(windows), batch_size):
+        group = windows[b : b + batch_size]
+        length = group[0][1]
+        same = [w for w in group if w[1] == length]  # only the final window can be shorter
+        for chunk in (same, [w for w in group if w[1] != length]):
+            if not chunk:
+                continue
+            T = chunk[0][1]
+            xy = torch.from_numpy(np.stack([ids[s : s + T + 1] for s, _ in chunk]).astype(np.int64)).to(device)
+            with autocast():
+                logits = model(xy[:, :-1])  # (B, T, V)
+            total_nll += F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="sum").item()
+    targets = np.asarray(ids[1:])
+    n_bytes = float(byte_lut[targets].sum())
+    unk_bytes = float(byte_lut[unk_id] * (targets == unk_id).sum()) if unk_id is not None else 0.0
+    model.train(was_training)
+    return total_nll, n_pred, n_bytes, unk_bytes
+
+
+def metrics(nll: float, n_tokens: int, n_bytes: float, unk_bytes: float = 0.0, n_words: int | None = None) -> dict:
+    loss = nll / n_tokens
+    out = {
+        "loss": loss,
+        "ppl": math.exp(min(loss, 700.0)),
+        "bpb": nll / math.log(2) / n_bytes,
+        "unk_rate": unk_bytes / n_bytes,
+    }
+    if n_words:
+        out["word_ppl"] = math.exp(min(nll / n_words, 700.0))
+    return out
+
+
+def evaluate_split(model, dataset, split: str, context: int, batch_size: int, device, autocast, max_tokens=None):
+    """Metrics on a split (or its first `max_tokens` tokens, for the periodic evals)."""
+    s = dataset.split(split)
+    ids = s.ids if max_tokens is None else s.ids[: max_tokens + 1]
+    lut = dataset.byte_lut[split]
+    nll, n, nb, ub = nll_sums(model, ids, lut, dataset.tokenizer.unk_id, context, batch_size, device, autocast)
+    # word ppl only on the whole split, where the word count is exact (the first token is
+    # never predicted; its share of a word is negligible)
+    return metrics(nll, n, nb, ub, s.n_words if max_tokens is None else None)

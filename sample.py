@@ -1,0 +1,88 @@
+"""Generate text from any rung's checkpoint.
+
+    python sample.py checkpoints/<run>/ckpt.pt --prompt "The meaning of" --max_new_tokens 200
+    python sample.py CKPT --temperature 0          # greedy
+    python sample.py CKPT --top_k 50 --top_p 0.9   # truncated sampling
+
+From Python: `model, tok, cfg = load_checkpoint(path)`, then `generate(...)` from common.generate.
+"""
+
+import importlib
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import torch
+
+from common.checkpoint import load_checkpoint_state
+from common.config import parse_config, setting
+from common.data import tokenizer_from_json
+from common.errors import LadderError, run_cli
+from common.generate import generate
+from common.train import pick_device
+
+__all__ = ["load_checkpoint", "generate", "main"]
+
+
+@dataclass
+class SampleConfig:
+    checkpoint: str = setting("", "checkpoint file written by a rung (also accepted as the first argument)")
+    prompt: str = setting("", "text to continue (default: start from a newline)")
+    max_new_tokens: int = setting(200, "tokens to generate")
+    temperature: float = setting(0.8, "softmax temperature; 0 = greedy")
+    top_k: int = setting(0, "keep only the k most likely tokens; 0 = all")
+    top_p: float = setting(1.0, "keep the smallest set of tokens whose probability reaches p; 1 = all")
+    num_samples: int = setting(1, "independent samples to draw")
+    seed: int = setting(1337, "sampling seed")
+    device: str = setting("auto", "auto | cpu | cuda | mps")
+
+
+def load_checkpoint(path, device="cpu"):
+    """(model, tokenizer, config) from a checkpoint of any rung; the model is in eval mode."""
+    state = load_checkpoint_state(path)
+    rung = state["rung"]
+    root = str(Path(__file__).resolve().parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        module = importlib.import_module(rung)
+    except ImportError:
+        raise LadderError(f"checkpoint {path} is from rung {rung!r}, but {rung}.py is not in {root}") from None
+    names = {f.name for f in fields(module.Config)}
+    cfg = module.Config(**{k: v for k, v in state["config"].items() if k in names})
+    tok = tokenizer_from_json(state["tokenizer"])
+    model = module.Model(cfg, tok.vocab_size)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        raise LadderError(f"checkpoint {path} does not match {rung}.py's model ({str(e).splitlines()[0]})") from None
+    return model.to(device).eval(), tok, cfg
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and not argv[0].startswith("-"):
+        argv = ["--checkpoint", argv[0], *argv[1:]]
+    cfg, _ = parse_config(SampleConfig, argv, prog="python sample.py", description=__doc__)
+    if not cfg.checkpoint:
+        raise LadderError("no checkpoint given: python sample.py checkpoints/<run>/ckpt.pt")
+    if cfg.temperature < 0 or not 0 < cfg.top_p <= 1 or cfg.max_new_tokens < 0 or cfg.top_k < 0:
+        raise LadderError("need --temperature >= 0, 0 < --top_p <= 1, --top_k >= 0 and --max_new_tokens >= 0")
+    device = pick_device(cfg.device)
+    model, tok, mcfg = load_checkpoint(cfg.checkpoint, device)
+    ids = tok.encode(cfg.prompt) if cfg.prompt else tok.encode("\n")
+    if model.context_length is not None and len(ids) > model.context_length:
+        print(
+            f"(the prompt is {len(ids)} tokens; the model sees only its last {model.context_length})", file=sys.stderr
+        )
+    g = torch.Generator().manual_seed(cfg.seed)
+    start = torch.tensor([ids] * cfg.num_samples, dtype=torch.long, device=device)
+    out = generate(model, start, cfg.max_new_tokens, mcfg.block_size, cfg.temperature, cfg.top_k or None, cfg.top_p, g)
+    for i, row in enumerate(out.tolist()):
+        if cfg.num_samples > 1:
+            print(f"--- sample {i + 1}")
+        print(cfg.prompt + tok.decode(row[len(ids) :]))
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,54 @@
+"""Shared fixtures. Tests are hermetic: data comes from LADDER_DATA_DIR (default ../shared/data
+beside the repo), every file goes to pytest's tmp_path, wandb never touches the network."""
+
+import importlib
+import os
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LADDER_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
+
+# the smallest model and run that still exercises every code path
+TINY = dict(
+    n_layer=1,
+    n_head=2,
+    n_embd=16,
+    block_size=16,
+    batch_size=4,
+    max_steps=6,
+    eval_interval=3,
+    eval_tokens=64,
+    sample_tokens=8,
+    warmup_steps=2,
+    vocab=300,
+    wandb="disabled",
+)
+
+
+def rung_module(name):
+    return importlib.import_module(name)
+
+
+def tiny_argv(module, tmp_path, **overrides):
+    """argv for `module.main` with TINY settings (only the fields this rung has) in tmp_path."""
+    names = {f.name for f in fields(module.Config)}
+    settings = {k: v for k, v in TINY.items() if k in names}
+    settings.update(
+        data="the-verdict", cache_dir=tmp_path / "cache", out_dir=tmp_path / "runs", ckpt_dir=tmp_path / "ckpt"
+    )
+    settings.update(overrides)
+    return [f"--{k}={v}" for k, v in settings.items()]
+
+
+@pytest.fixture(params=RUNGS)
+def rung(request):
+    return rung_module(request.param)
