@@ -44,7 +44,7 @@ import time
 from array import array
 from collections import Counter, defaultdict, deque
 from heapq import heapify, heappop, heappush
-from itertools import chain, pairwise
+from itertools import chain, pairwise, repeat
 from pathlib import Path
 
 import regex
@@ -79,6 +79,7 @@ _CUT_LAST = regex.compile(r"(?r)(?<=\S)\s")  # (?r): search backwards, finds the
 _CUTTABLE_PATTERNS = {GPT2_SPLIT_PATTERN}
 
 _CHUNK_CHARS = 1 << 20  # pieces of work for other processes
+_NO_RANK = 1 << 62  # the "rank" of a pair that never merges
 _CACHE_MAX = 1 << 18  # pre-tokens remembered by encode; cleared when full so memory stays bounded
 
 
@@ -371,7 +372,7 @@ class Tokenizer:
         special_ids = set(self.special_tokens.values()) | {unk_id}
         produced = set()
         self._rank = {}  # (a, b) -> position in the merge list: earlier merges apply first
-        self._merged = {}  # (a, b) -> the id it merges into
+        self._merged_id = [c for _, _, c in self._merges]  # rank -> the id its pair merges into
         for r, (a, b, c) in enumerate(self._merges):
             check(
                 all(0 <= i < n for i in (a, b, c)),
@@ -387,7 +388,6 @@ class Tokenizer:
             )
             check((a, b) not in self._rank, f"merge {r} repeats the pair {(a, b)}")
             self._rank[(a, b)] = r
-            self._merged[(a, b)] = c
             produced.add(c)
 
         # The base symbols: single bytes (byte-level) or single characters (restricted).
@@ -596,12 +596,18 @@ class Tokenizer:
                 ) from None
         else:
             ids = [self._char_ids.get(ch, self.unk_id) for ch in word]
-        rank = self._rank
+        # Merge the adjacent pair with the lowest rank, repeat. GPT-2's encoder.py `bpe()` merges
+        # every occurrence of that pair at once; merging only the leftmost one per step gives the
+        # same result (pairs with the new token rank later, so the next step picks the next
+        # occurrence) and lets each step run in C: ranks via map(dict.get), min, index, a slice.
+        rank, merged_id = self._rank, self._merged_id
         while len(ids) >= 2:
-            pair = min(pairwise(ids), key=lambda p: rank.get(p, 1 << 62))
-            if pair not in rank:
+            ranks = list(map(rank.get, pairwise(ids), repeat(_NO_RANK)))
+            r = min(ranks)
+            if r == _NO_RANK:
                 break
-            ids = _merge(ids, pair[0], pair[1], self._merged[pair])
+            i = ranks.index(r)
+            ids[i : i + 2] = (merged_id[r],)
         return ids
 
     def _encode_ordinary(self, text: str) -> list[int]:
