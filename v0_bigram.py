@@ -38,8 +38,8 @@ class Model(nn.Module):
         self.table = nn.Embedding(vocab_size, vocab_size)  # row i: logits for the character after i
         nn.init.zeros_(self.table.weight)  # uniform start: the first loss is exactly ln(V)
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        return self.table(idx)  # (B, T) -> (B, T, V)
+    def forward(self, idx: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        return self.table(idx)  # (B, T) -> (B, T, V); a cache has nothing to keep: one token is all it reads
 
 
 def main(argv=None):

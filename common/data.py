@@ -46,18 +46,23 @@ class CharTokenizer:
     def token_bytes(self, i: int) -> bytes:
         return self.chars[i].encode() if i < self.unk_id else b""
 
-    def to_json(self) -> str:
-        return json.dumps({"type": "char", "version": 1, "chars": self.chars}, ensure_ascii=False)
+    def to_dict(self) -> dict:
+        return {"format": "llm-ladder-char", "version": 1, "chars": self.chars}
+
+
+def tokenizer_json(tok) -> str:
+    """A tokenizer as JSON text (stored in checkpoints, hashed for the token cache)."""
+    return json.dumps(tok.to_dict(), ensure_ascii=False, sort_keys=True)
 
 
 def tokenizer_from_json(text: str):
     """Rebuild a tokenizer saved in a checkpoint (JSON only: nothing executes)."""
     obj = json.loads(text)
-    if obj.get("type") == "char":
+    if obj.get("format") == "llm-ladder-char":
         return CharTokenizer(obj["chars"])
     from bpe_tokenizer import Tokenizer
 
-    return Tokenizer.from_json(text)
+    return Tokenizer.from_dict(obj, "the checkpoint's tokenizer")
 
 
 def _sha(text: str) -> str:
@@ -162,7 +167,7 @@ def load_dataset(cfg, tokenizer=None) -> Dataset:
     """Corpus -> tokenizer (given, e.g. from a checkpoint, or trained) -> cached token ids."""
     corpus = load_corpus(cfg.data, cfg.data_dir or None)
     tok = tokenizer or get_tokenizer(cfg.tokenizer, cfg.vocab, corpus, cfg.cache_dir)
-    key = f"{corpus.name}-{_sha(corpus.train + corpus.valid + corpus.test)}-{_sha(tok.to_json())}"
+    key = f"{corpus.name}-{_sha(corpus.train + corpus.valid + corpus.test)}-{_sha(tokenizer_json(tok))}"
     folder = Path(cfg.cache_dir) / "tokens" / key
     splits = {name: _encode_split(tok, corpus.split(name), folder, name) for name in ("train", "valid", "test")}
     lengths = _token_byte_lengths(tok)

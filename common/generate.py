@@ -24,13 +24,37 @@ def sample_next(logits: torch.Tensor, temperature=1.0, top_k=None, top_p=None, g
 
 @torch.no_grad()
 def generate(
-    model, idx: torch.Tensor, max_new_tokens: int, context: int, temperature=1.0, top_k=None, top_p=None, generator=None
+    model,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    context: int,
+    temperature=1.0,
+    top_k=None,
+    top_p=None,
+    generator=None,
+    use_cache=True,
 ):
-    """Extend idx (B, T) by max_new_tokens, conditioning on at most the last `context` tokens."""
+    """Extend idx (B, T) by max_new_tokens, conditioning on at most the last `context` tokens.
+
+    With the key/value cache each step runs the model on the one new token only. Models with
+    relative positions (`context_length is None`) keep a rolling window of `context` cached
+    positions; with learned absolute positions the window cannot slide (positions would have to
+    restart at 0), so once it is full the cache is rebuilt from the last `context` tokens.
+    """
     was_training = model.training
     model.eval()
+    cache, rolling = None, model.context_length is None
     for _ in range(max_new_tokens):
-        logits = model(idx[:, -context:])[:, -1, :]  # (B, V)
-        idx = torch.cat([idx, sample_next(logits, temperature, top_k, top_p, generator)], dim=1)
+        if not use_cache:
+            logits = model(idx[:, -context:])
+        elif cache is None or (not rolling and cache.get("pos", 0) >= context):
+            cache = {}
+            logits = model(idx[:, -context:], cache)
+        else:
+            if rolling:  # keep context - 1 earlier positions: with the new one it sees `context`
+                for layer in (v for k, v in cache.items() if k != "pos"):
+                    layer["k"], layer["v"] = layer["k"][:, :, -(context - 1) :], layer["v"][:, :, -(context - 1) :]
+            logits = model(idx[:, -1:], cache)
+        idx = torch.cat([idx, sample_next(logits[:, -1, :], temperature, top_k, top_p, generator)], dim=1)
     model.train(was_training)
     return idx

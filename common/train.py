@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from common.checkpoint import find_resumable, load_checkpoint_state, save_checkpoint
 from common.config import validate
-from common.data import Batcher, load_dataset, tokenizer_from_json
+from common.data import Batcher, load_dataset, tokenizer_from_json, tokenizer_json
 from common.errors import LadderError
 from common.evaluate import evaluate_split
 from common.generate import generate
@@ -232,7 +232,7 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             {
                 "rung": rung,
                 "config": asdict(cfg),
-                "tokenizer": tok.to_json(),
+                "tokenizer": tokenizer_json(tok),
                 "model": raw_model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "step": step,
