@@ -685,7 +685,9 @@ class Tokenizer:
             size += len(text)
             if size >= limit:
                 buffer = "".join(parts)
-                p = self._safe_cut(buffer, len(buffer))
+                # Cut no later than the longest special token from the end: one that spans the cut
+                # must be wholly inside the buffer for _safe_cut to see it.
+                p = self._safe_cut(buffer, len(buffer) - max(map(len, self.special_tokens), default=0))
                 if p is None:  # no cut yet (one giant word?): keep reading
                     parts, limit = [buffer], 2 * size
                     continue
