@@ -50,13 +50,7 @@ from pathlib import Path
 import regex
 from tqdm import tqdm
 
-__all__ = [
-    "Tokenizer",
-    "TokenizerError",
-    "GPT2_SPLIT_PATTERN",
-    "ENGLISH_ALPHABET",
-    "learn_merges",
-]
+__all__ = ["Tokenizer", "TokenizerError", "GPT2_SPLIT_PATTERN", "ENGLISH_ALPHABET", "learn_merges"]
 
 # GPT-2's pre-tokenizer (openai/gpt-2, src/encoder.py): contractions, words with an optional leading
 # space, numbers, punctuation runs, and whitespace; `\s+(?!\S)` leaves the last space of a run to
@@ -69,6 +63,7 @@ ENGLISH_ALPHABET = "".join(chr(c) for c in range(0x20, 0x7F)) + "\n\t"
 FORMAT = "llm-ladder-bpe"
 VERSION = 1
 UNK_TEXT = "\ufffd"  # what an unknown token decodes to
+UTF8_UNK = UNK_TEXT.encode()
 
 # Where GPT2_SPLIT_PATTERN always has a pre-token boundary: at whitespace that follows a
 # non-whitespace character (no match of that pattern contains "non-space then space"). Cutting a
@@ -249,13 +244,7 @@ def learn_merges(words, freqs, num_merges, token_bytes, progress=False) -> list[
     heapify(heap)
 
     merges = []
-    with tqdm(
-        total=num_merges,
-        desc="bpe merges",
-        unit="merge",
-        disable=not progress,
-        mininterval=0.5,
-    ) as bar:
+    with tqdm(total=num_merges, desc="bpe merges", unit="merge", disable=not progress, mininterval=0.5) as bar:
         while len(merges) < num_merges and heap:
             neg_count, _, _, a, b = heappop(heap)
             if pair_counts.get((a, b)) != -neg_count:
@@ -318,15 +307,7 @@ class Tokenizer:
     or `Tokenizer.load`; the constructor takes the internal form and checks it.
     """
 
-    def __init__(
-        self,
-        vocab,
-        merges,
-        pattern=GPT2_SPLIT_PATTERN,
-        special_tokens=None,
-        alphabet=None,
-        unk_id=None,
-    ):
+    def __init__(self, vocab, merges, pattern=GPT2_SPLIT_PATTERN, special_tokens=None, alphabet=None, unk_id=None):
         """vocab: list of bytes per id; merges: ordered (a, b, new_id); special_tokens: text -> id;
         alphabet: None (byte-level) or the allowed characters, with unk_id the unknown token."""
         self._vocab = [bytes(b) for b in vocab]
@@ -343,45 +324,23 @@ class Tokenizer:
                 raise TokenizerError(message)
 
         for text, i in self.special_tokens.items():
-            check(
-                text and 0 <= i < n,
-                f"special token {text!r} has id {i}, outside the vocabulary of {n}",
-            )
-            check(
-                self._vocab[i] == text.encode(),
-                f"special token {text!r}: vocab[{i}] is {self._vocab[i]!r}",
-            )
-        check(
-            len(set(self.special_tokens.values())) == len(self.special_tokens),
-            "two special tokens share an id",
-        )
+            check(text and 0 <= i < n, f"special token {text!r} has id {i}, outside the vocabulary of {n}")
+            check(self._vocab[i] == text.encode(), f"special token {text!r}: vocab[{i}] is {self._vocab[i]!r}")
+        check(len(set(self.special_tokens.values())) == len(self.special_tokens), "two special tokens share an id")
         if self.alphabet is None:
-            check(
-                unk_id is None,
-                "a byte-level tokenizer has no unknown token: pass unk_id=None",
-            )
+            check(unk_id is None, "a byte-level tokenizer has no unknown token: pass unk_id=None")
         else:
+            check(self.alphabet != "", "the alphabet is empty: pass None for byte-level or the allowed characters")
             check(
-                self.alphabet != "",
-                "the alphabet is empty: pass None for byte-level or the allowed characters",
-            )
-            check(
-                unk_id is not None and 0 <= unk_id < n and self._vocab[unk_id] == b"",
-                "unk_id must be an id with b''",
+                unk_id is not None and 0 <= unk_id < n and self._vocab[unk_id] == b"", "unk_id must be an id with b''"
             )
         special_ids = set(self.special_tokens.values()) | {unk_id}
         produced = set()
         self._rank = {}  # (a, b) -> position in the merge list: earlier merges apply first
         self._merged_id = [c for _, _, c in self._merges]  # rank -> the id its pair merges into
         for r, (a, b, c) in enumerate(self._merges):
-            check(
-                all(0 <= i < n for i in (a, b, c)),
-                f"merge {r} {[a, b, c]} has an id outside 0..{n - 1}",
-            )
-            check(
-                a not in special_ids and b not in special_ids,
-                f"merge {r} uses a special or unknown token",
-            )
+            check(all(0 <= i < n for i in (a, b, c)), f"merge {r} {[a, b, c]} has an id outside 0..{n - 1}")
+            check(a not in special_ids and b not in special_ids, f"merge {r} uses a special or unknown token")
             check(
                 self._vocab[c] == self._vocab[a] + self._vocab[b],
                 f"merge {r}: vocab[{c}] = {self._vocab[c]!r} is not {self._vocab[a]!r} + {self._vocab[b]!r}",
@@ -397,18 +356,12 @@ class Tokenizer:
                 base.setdefault(b, i)
         if self.alphabet is None:
             missing = [x for x in range(256) if bytes([x]) not in base]
-            check(
-                not missing,
-                f"a byte-level vocabulary needs every single byte; {len(missing)} are missing",
-            )
+            check(not missing, f"a byte-level vocabulary needs every single byte; {len(missing)} are missing")
             self._byte_ids = [base[bytes([x])] for x in range(256)]
             self._char_ids = None
         else:
             missing = [ch for ch in self.alphabet if ch.encode() not in base]
-            check(
-                not missing,
-                f"alphabet characters {''.join(missing)!r} have no token in the vocabulary",
-            )
+            check(not missing, f"alphabet characters {''.join(missing)!r} have no token in the vocabulary")
             self._byte_ids = None
             self._char_ids = {ch: base[ch.encode()] for ch in self.alphabet}
         self._special_re = _special_regex(self.special_tokens)
@@ -511,13 +464,7 @@ class Tokenizer:
 
     @classmethod
     def from_vocab_and_merges(
-        cls,
-        vocab,
-        merges,
-        pattern=GPT2_SPLIT_PATTERN,
-        special_tokens=(),
-        alphabet=None,
-        unk_id=None,
+        cls, vocab, merges, pattern=GPT2_SPLIT_PATTERN, special_tokens=(), alphabet=None, unk_id=None
     ) -> "Tokenizer":
         """Build a tokenizer from id -> bytes and an ordered merge list, e.g. GPT-2's files.
 
@@ -540,10 +487,7 @@ class Tokenizer:
                     a, b, c = (int(x) for x in m)
                 else:
                     a, b = (by_bytes[x][0] if isinstance(x, (bytes, bytearray)) else int(x) for x in m)
-                    c = next(
-                        (i for i in by_bytes[table[a] + table[b]] if i not in produced),
-                        None,
-                    )
+                    c = next((i for i in by_bytes[table[a] + table[b]] if i not in produced), None)
                     if c is None:
                         raise TokenizerError(f"merge {r}: no token for {table[a] + table[b]!r} in the vocabulary")
                 produced.add(c)
@@ -756,14 +700,7 @@ class Tokenizer:
             merges = [tuple(int(x) for x in m) for m in d["merges"]]
             if any(len(m) != 3 for m in merges):
                 raise ValueError("each merge must be [a, b, new_id]")
-            return cls(
-                vocab,
-                merges,
-                d["pattern"],
-                d["special_tokens"],
-                d["alphabet"],
-                d["unk_id"],
-            )
+            return cls(vocab, merges, d["pattern"], d["special_tokens"], d["alphabet"], d["unk_id"])
         except TokenizerError as e:
             raise TokenizerError(f"{source}: {e}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -778,18 +715,8 @@ class Tokenizer:
             return json.dumps(x, ensure_ascii=False)
 
         lines = ["{"] + [f"  {dump(k)}: {dump(v)}," for k, v in head.items()]
-        lines += [
-            '  "vocab": {',
-            ",\n".join(f"    {dump(k)}: {dump(v)}" for k, v in d["vocab"].items()),
-            "  },",
-        ]
-        lines += [
-            '  "merges": [',
-            ",\n".join(f"    {dump(m)}" for m in d["merges"]),
-            "  ]",
-            "}",
-            "",
-        ]
+        lines += ['  "vocab": {', ",\n".join(f"    {dump(k)}: {dump(v)}" for k, v in d["vocab"].items()), "  },"]
+        lines += ['  "merges": [', ",\n".join(f"    {dump(m)}" for m in d["merges"]), "  ]", "}", ""]
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text("\n".join(lines), encoding="utf-8")
@@ -819,8 +746,6 @@ class Tokenizer:
         return f"Tokenizer(vocab_size={self.vocab_size}, {kind}, merges={len(self._merges)})"
 
 
-UTF8_UNK = UNK_TEXT.encode()
-
 _WORKER_TOKENIZER = None
 
 
@@ -835,11 +760,7 @@ def _worker_encode(text: str) -> array:
 
 def gpt2_bytes_to_unicode() -> dict[int, str]:
     """GPT-2's byte -> printable character table (openai/gpt-2, src/encoder.py), used in its files."""
-    bs = [
-        *range(ord("!"), ord("~") + 1),
-        *range(ord("¡"), ord("¬") + 1),
-        *range(ord("®"), ord("ÿ") + 1),
-    ]
+    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     cs = list(bs)
     n = 0
     for b in range(256):
@@ -885,13 +806,7 @@ def cmd_train(args) -> None:
     alphabet = {"bytes": None, "english": ENGLISH_ALPHABET}[args.alphabet]
     t0 = time.perf_counter()
     tok = Tokenizer.train(
-        corpus.train,
-        args.vocab,
-        alphabet,
-        args.pattern,
-        args.special,
-        not args.no_progress,
-        args.num_workers,
+        corpus.train, args.vocab, alphabet, args.pattern, args.special, not args.no_progress, args.num_workers
     )
     seconds = time.perf_counter() - t0
     tok.save(args.out)
@@ -939,21 +854,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="learn a tokenizer from a corpus", allow_abbrev=False)
     g = p.add_argument_group("data")
     g.add_argument(
-        "--data",
-        default="wikitext-2",
-        help="corpus name (wikitext-2, tinyshakespeare, the-verdict) or a UTF-8 file",
+        "--data", default="wikitext-2", help="corpus name (wikitext-2, tinyshakespeare, the-verdict) or a UTF-8 file"
     )
-    g.add_argument(
-        "--data_dir",
-        default=None,
-        help="folder with the corpora (default: $LADDER_DATA_DIR)",
-    )
+    g.add_argument("--data_dir", default=None, help="folder with the corpora (default: $LADDER_DATA_DIR)")
     g = p.add_argument_group("tokenizer")
     g.add_argument(
-        "--vocab",
-        type=int,
-        default=8000,
-        help="total vocabulary size: base symbols + unk + merges + specials",
+        "--vocab", type=int, default=8000, help="total vocabulary size: base symbols + unk + merges + specials"
     )
     g.add_argument(
         "--alphabet",
@@ -968,26 +874,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="a special token, e.g. '<|endoftext|>' (repeatable)",
     )
-    g.add_argument(
-        "--pattern",
-        default=GPT2_SPLIT_PATTERN,
-        help="pre-tokenization regex (default: GPT-2's)",
-    )
+    g.add_argument("--pattern", default=GPT2_SPLIT_PATTERN, help="pre-tokenization regex (default: GPT-2's)")
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, help="where to write the tokenizer JSON")
-    g.add_argument(
-        "--num_workers",
-        type=int,
-        default=None,
-        help="processes for pre-tokenization (default: all cores)",
-    )
+    g.add_argument("--num_workers", type=int, default=None, help="processes for pre-tokenization (default: all cores)")
     g.add_argument("--no_progress", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_train)
 
-    for name, what in (
-        ("encode", "text -> token ids (space-separated)"),
-        ("decode", "token ids -> text"),
-    ):
+    for name, what in (("encode", "text -> token ids (space-separated)"), ("decode", "token ids -> text")):
         p = sub.add_parser(name, help=what, description=what, allow_abbrev=False)
         p.add_argument("--tokenizer", required=True, help="a tokenizer JSON written by `train`")
         src = p.add_mutually_exclusive_group(required=True)

@@ -14,13 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bpe_tokenizer
-from bpe_tokenizer import (
-    ENGLISH_ALPHABET,
-    GPT2_SPLIT_PATTERN,
-    Tokenizer,
-    TokenizerError,
-    gpt2_bytes_to_unicode,
-)
+from bpe_tokenizer import ENGLISH_ALPHABET, GPT2_SPLIT_PATTERN, Tokenizer, TokenizerError, gpt2_bytes_to_unicode
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sample.txt"
 SAMPLE = FIXTURE.read_text(encoding="utf-8")
