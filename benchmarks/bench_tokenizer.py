@@ -171,6 +171,20 @@ def main():
             "| --- | ---: | --- |",
             *[f"| {n} | {v} | {note} |" for n, v, note in rows],
             "",
+            "Notes:",
+            "- tiktoken's gpt2 files cannot be downloaded here, so its encoder is built from our ranks with",
+            "  GPT-2's pattern (same algorithm and regex as gpt2, 8k instead of 50k tokens); it encodes",
+            "  exactly as we do (checked in the run).",
+            "- Peak RSS is VmHWM of the training process; our 2 pre-tokenization workers (forked, each",
+            "  holding a ~1 MB chunk and its pre-token counts) are not included.",
+            f"- Load average at the end of the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores."
+            + (
+                " encode_batch was slower than one process in this run: with other work on the cores,"
+                " a second process cannot run in parallel and only adds its start-up and a second cold cache."
+                if t_par > t_one
+                else ""
+            ),
+            "",
         ]
         Path(args.out).write_text("\n".join(lines), encoding="utf-8")
         print(f"wrote {args.out}")
