@@ -93,13 +93,15 @@ _TYPES = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
+class ArgParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one LadderError line, not usage + exit."""
+
     def error(self, message):  # argparse would print usage and exit; we want one line
         raise LadderError(f"{message} (see --help)")
 
 
 def build_parser(cls, prog: str | None = None, description: str | None = None) -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ArgParser(
         prog=prog,
         usage=f"{prog or '%(prog)s'} [--setting value ...]  (every setting is listed below)",
         description=description,

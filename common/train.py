@@ -341,7 +341,7 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             checkpoint()
             if master:
                 print(f"stopped at step {step}; continue with: --resume {ckpt_path}")
-            return {}
+            raise KeyboardInterrupt  # exit status 130, so a sweep runner knows it was stopped
     finally:
         signal.signal(signal.SIGINT, old_handler)
         pbar.close()

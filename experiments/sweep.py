@@ -1,0 +1,141 @@
+"""Run a wandb sweep file locally, with no wandb server.
+
+The files in experiments/ are wandb sweep YAML (program, method, metric, parameters), so online
+`wandb sweep experiments/FILE.yaml` then `wandb agent ID` runs them on wandb's side. This runner
+executes the same file here: it expands the grid (or draws `--count` random configurations with a
+fixed seed), then runs each configuration in turn with offline wandb and the usual run folder.
+
+Every configuration gets a stable name (sweep name + its settings), so the runner can be stopped
+and rerun at any time: finished runs (results/runs/<name>/summary.json exists) are skipped and an
+interrupted one continues from its checkpoint.
+
+    python experiments/sweep.py experiments/positions.yaml            # run (or continue) it
+    python experiments/sweep.py experiments/positions.yaml --dry-run  # print the commands only
+    python experiments/sweep.py experiments/lr.yaml --count 6          # random search: 6 draws
+"""
+
+import argparse
+import itertools
+import math
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from common.config import ArgParser  # noqa: E402
+from common.errors import LadderError, run_cli  # noqa: E402
+
+SHORT = {"tokenizer": "", "rung": "", "vocab": "v", "seed": "s"}  # how settings read in run names
+
+
+def load_sweep(path: Path) -> dict:
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise LadderError(f"sweep file {path} does not exist; see experiments/*.yaml") from None
+    except yaml.YAMLError as e:
+        raise LadderError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(spec, dict) or "program" not in spec or "parameters" not in spec:
+        raise LadderError(f"{path} is not a wandb sweep file: it needs `program` and `parameters`")
+    if spec.get("method", "grid") not in ("grid", "random"):
+        raise LadderError(f"{path}: method {spec.get('method')!r} is not supported here (grid or random)")
+    return spec
+
+
+def sample_value(p: dict, rng: random.Random):
+    """One draw from a wandb parameter spec (values, value, or a distribution)."""
+    if "value" in p:
+        return p["value"]
+    if "values" in p:
+        return rng.choice(p["values"])
+    dist, lo, hi = p.get("distribution", "uniform"), p["min"], p["max"]
+    if dist == "log_uniform_values":
+        return math.exp(rng.uniform(math.log(lo), math.log(hi)))
+    if dist == "int_uniform":
+        return rng.randint(lo, hi)
+    if dist == "uniform":
+        return rng.uniform(lo, hi)
+    raise LadderError(f"parameter distribution {dist!r} is not supported here")
+
+
+def expand(spec: dict, count: int | None, seed: int) -> list[dict]:
+    params = spec["parameters"]
+    if spec.get("method", "grid") == "grid":
+        for name, p in params.items():
+            if "values" not in p and "value" not in p:
+                raise LadderError(f"grid parameter {name!r} needs `values` or `value`")
+        names = list(params)
+        choices = [params[n]["values"] if "values" in params[n] else [params[n]["value"]] for n in names]
+        return [dict(zip(names, combo)) for combo in itertools.product(*choices)]
+    if not count:
+        raise LadderError("a random sweep needs --count N")
+    rng = random.Random(seed)  # the same draws every time, so reruns find their finished runs
+    return [{n: sample_value(p, rng) for n, p in params.items()} for _ in range(count)]
+
+
+def run_name(sweep: str, config: dict) -> str:
+    def show(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    varying = [f"{SHORT.get(k, k + '=')}{show(v)}" for k, v in config.items()]
+    return "-".join([sweep, *varying]).replace("/", "_")
+
+
+def main(argv=None):
+    ap = ArgParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    ap.add_argument("sweep", type=Path, help="a wandb sweep YAML file")
+    ap.add_argument("--count", type=int, default=None, help="random search: configurations to draw")
+    ap.add_argument("--seed", type=int, default=0, help="random search: seed for the draws")
+    ap.add_argument("--dry-run", action="store_true", help="print the commands and exit")
+    ap.add_argument(
+        "--wandb", default="offline", choices=("online", "offline", "disabled"), help="wandb mode for each run"
+    )
+    ap.add_argument("--out_dir", default="results/runs", help="where run folders go")
+    args = ap.parse_args(argv)
+    spec = load_sweep(args.sweep)
+    program = ROOT / spec["program"]
+    if not program.is_file():
+        raise LadderError(f"{args.sweep}: program {spec['program']} does not exist")
+    configs = expand(spec, args.count, args.seed)
+    name = spec.get("name", args.sweep.stem)
+    plan = []
+    for config in configs:
+        rname = run_name(name, config)
+        flags = [f"--{k}={v}" for k, v in config.items()]
+        cmd = [
+            sys.executable,
+            str(program.relative_to(ROOT)),
+            *flags,
+            f"--name={rname}",
+            f"--wandb={args.wandb}",
+            f"--out_dir={args.out_dir}",
+        ]
+        done = (ROOT / args.out_dir / rname / "summary.json").is_file()
+        started = (ROOT / "checkpoints" / rname / "ckpt.pt").is_file()
+        plan.append((rname, cmd + (["--resume=auto"] if started and not done else []), done))
+    todo = [p for p in plan if not p[2]]
+    print(f"{name}: {len(plan)} runs, {len(plan) - len(todo)} finished, {len(todo)} to run")
+    if args.dry_run:
+        for rname, cmd, done in plan:
+            print(("# done: " if done else "") + " ".join(cmd[1:]).replace(str(ROOT) + "/", ""))
+        return
+    t0 = time.time()
+    for k, (rname, cmd, _) in enumerate(todo, 1):
+        print(f"\n=== [{k}/{len(todo)}] {rname}  (sweep time so far {(time.time() - t0) / 60:.1f} min)", flush=True)
+        code = subprocess.call(cmd, cwd=ROOT)
+        if code == 130:
+            print("sweep interrupted; rerun the same command to continue")
+            sys.exit(130)
+        if code != 0:
+            print(f"run {rname} failed with exit code {code}; continuing with the next one")
+    print(f"\n{name}: done in {(time.time() - t0) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    run_cli(main)
