@@ -122,7 +122,7 @@ def main(argv=None):
     todo = [p for p in plan if not p[2]]
     print(f"{name}: {len(plan)} runs, {len(plan) - len(todo)} finished, {len(todo)} to run")
     if args.dry_run:
-        for rname, cmd, done in plan:
+        for _rname, cmd, done in plan:
             print(("# done: " if done else "") + " ".join(cmd[1:]).replace(str(ROOT) + "/", ""))
         return
     t0 = time.time()
