@@ -127,7 +127,8 @@ def resolve_resume(cfg, given: set, rung: str):
     if cfg.resume == "auto":
         path = find_resumable(cfg.ckpt_dir, rung, cfg.name)
         if path is None:
-            print(f"--resume auto: no unfinished {rung} checkpoint under {cfg.ckpt_dir}/; starting fresh")
+            if int(os.environ.get("RANK", "0")) == 0:
+                print(f"--resume auto: no unfinished {rung} checkpoint under {cfg.ckpt_dir}/; starting fresh")
             return cfg, None
     else:
         path = Path(cfg.resume)
@@ -146,7 +147,8 @@ def resolve_resume(cfg, given: set, rung: str):
             )
     merged = {k: v for k, v in saved.items() if k in {f.name for f in fields(cfg)}}
     merged.update({k: getattr(cfg, k) for k in given if k in RESUMABLE_CHANGES})
-    print(f"resuming {saved['name']} from {path} at step {state['step']}")
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"resuming {saved['name']} from {path} at step {state['step']}")
     return type(cfg)(**merged), state
 
 
@@ -196,6 +198,11 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             state["best_val_bpb"],
             state["wandb_id"],
         )
+        if len(state["sampler_rng"]) != world:  # each rank continues its own batch stream
+            raise LadderError(
+                f"the checkpoint was written by {len(state['sampler_rng'])} process(es), this run has {world}; "
+                f"resume with the same number (torchrun --nproc_per_node={len(state['sampler_rng'])})"
+            )
         batcher.generator.set_state(state["sampler_rng"][rank])
         torch.set_rng_state(state["torch_rng"])
     model = torch.compile(raw_model) if cfg.compile else raw_model

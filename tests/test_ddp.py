@@ -1,0 +1,45 @@
+"""Multi-process data parallel on CPU: `torchrun --nproc_per_node=2` trains a rung with gloo,
+only rank 0 writes, each rank draws its own batches, and the run resumes with 2 processes.
+Run: pytest tests/test_ddp.py"""
+
+import json
+import subprocess
+import sys
+
+import torch
+
+from tests.conftest import ROOT, rung_module, tiny_argv
+
+v2 = rung_module("v2_bpe_rope")
+
+
+def torchrun(args, tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "v2_bpe_rope.py", *args]
+    return subprocess.run(
+        cmd,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+def test_two_processes_train_resume_and_write_once(tmp_path):
+    argv = tiny_argv(v2, tmp_path, name="ddp", max_steps=6, eval_interval=3)
+    r = torchrun(argv, tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count("final: val loss") == 1  # only rank 0 evaluates and prints
+    config = json.loads((tmp_path / "runs" / "ddp" / "config.json").read_text())
+    assert config["world_size"] == 2
+    summary = json.loads((tmp_path / "runs" / "ddp" / "summary.json").read_text())
+    # tokens count every rank's batches
+    assert summary["tokens"] == 6 * 2 * config["batch_size"] * config["block_size"]
+    state = torch.load(tmp_path / "ckpt" / "ddp" / "ckpt.pt", weights_only=True)
+    a, b = state["sampler_rng"]  # one batch-sampler state per rank, and they differ
+    assert not torch.equal(a, b)
+
+    r = torchrun([*argv, "--resume=auto", "--max_steps=9"], tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "resuming ddp" in r.stdout and "at step 6" in r.stdout
+    assert json.loads((tmp_path / "runs" / "ddp" / "summary.json").read_text())["steps"] == 9
