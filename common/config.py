@@ -32,8 +32,8 @@ class TrainConfig:
     )
     tokenizer: str = setting(
         "char",
-        "char | bpe (byte-level BPE) | bpe-english (printable-ASCII BPE + unk)",
-        choices=("char", "bpe", "bpe-english"),
+        "char | bpe (byte-level BPE) | bpe-english (printable-ASCII BPE + unk) | bpe-scaffold (Scaffold-BPE, English)",
+        choices=("char", "bpe", "bpe-english", "bpe-scaffold"),
         group="data",
     )
     vocab: int = setting(0, "BPE vocabulary size (ignored for char, whose alphabet comes from the data)", group="data")

@@ -81,7 +81,8 @@ def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str):
         return CharTokenizer.train(corpus.train)
     from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer, TokenizerError
 
-    alphabet = {"bpe": None, "bpe-english": ENGLISH_ALPHABET}[kind]
+    alphabet = {"bpe": None, "bpe-english": ENGLISH_ALPHABET, "bpe-scaffold": ENGLISH_ALPHABET}[kind]
+    options = {"scaffold": True} if kind == "bpe-scaffold" else {}
     path = Path(cache_dir) / "tokenizers" / f"{corpus.name}-{_sha(corpus.train)}-{kind}-{vocab}.json"
     if path.is_file():
         try:
@@ -90,7 +91,7 @@ def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str):
             print(f"ignoring unreadable cached tokenizer {path}; retraining")
     print(f"training a {kind} tokenizer (vocab {vocab}) on the {corpus.name} training split (cached for next time)")
     try:
-        tok = Tokenizer.train(corpus.train, vocab_size=vocab, alphabet=alphabet)
+        tok = Tokenizer.train(corpus.train, vocab_size=vocab, alphabet=alphabet, **options)
     except TokenizerError as e:
         raise LadderError(f"--vocab {vocab}: {e}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
