@@ -61,7 +61,8 @@ GPT2_SPLIT_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p
 ENGLISH_ALPHABET = "".join(chr(c) for c in range(0x20, 0x7F)) + "\n\t"
 
 FORMAT = "llm-ladder-bpe"
-VERSION = 1
+VERSION = 1  # plain BPE; files are unchanged from before Scaffold-BPE existed
+VERSION_SCAFFOLD = 2  # version 1 + "scaffold_tokens"; vocab also holds the scaffold ids
 UNK_TEXT = "\ufffd"  # what an unknown token decodes to
 UTF8_UNK = UNK_TEXT.encode()
 
@@ -220,7 +221,19 @@ def _merge(word: list[int], a: int, b: int, new: int) -> list[int]:
     return out
 
 
-def learn_merges(words, freqs, num_merges, token_bytes, progress=False) -> list[tuple[int, int]]:
+def _head_count(heap, pair_counts, token_count, scaffold) -> int:
+    """Scaffold-BPE's f(Q_head): the count of the best live entry of the queue (pair or scaffold
+    token), 0 when the queue is empty. Stale entries on top are dropped (the main loop would too)."""
+    while heap:
+        neg_count, _, _, a, b = heap[0]
+        live = pair_counts.get((a, b)) if b >= 0 else (token_count[a] if a in scaffold else None)
+        if live == -neg_count:
+            return -neg_count
+        heappop(heap)
+    return 0
+
+
+def learn_merges(words, freqs, num_merges, token_bytes, progress=False, scaffold=False):
     """Learn up to `num_merges` merges from distinct words (lists of symbol ids) and their counts.
 
     `token_bytes[i]` is the byte string of symbol i; merge k creates the symbol len(token_bytes) + k.
@@ -231,8 +244,13 @@ def learn_merges(words, freqs, num_merges, token_bytes, progress=False) -> list[
     Instead of recounting every pair after every merge (hours on WikiText-2), it keeps the pair
     counts and, for each pair, the set of words that contain it; a merge then only revisits those
     words, and a heap with lazy deletion finds the best pair.
+
+    scaffold=True runs Scaffold-BPE (see the module docstring) and returns (merges, scaffold ids):
+    it merges until `num_merges` merged tokens are *not* scaffold, so it returns more merges. The
+    base symbols (ids below len(token_bytes)) are never scaffold. Returns just the merges otherwise.
     """
     token_bytes = list(token_bytes)
+    n_base = len(token_bytes)
     pair_counts = defaultdict(int)
     where = defaultdict(set)  # pair -> indices of words that contain it (may hold stale indices)
     for i, (word, freq) in enumerate(zip(words, freqs)):
@@ -242,27 +260,41 @@ def learn_merges(words, freqs, num_merges, token_bytes, progress=False) -> list[
     key = [_descending(b) for b in token_bytes]
     heap = [(-count, key[a], key[b], a, b) for (a, b), count in pair_counts.items()]
     heapify(heap)
+    # Scaffold-BPE's expanded queue: besides pairs, the heap holds scaffold tokens as entries
+    # (-count, "", key[t], t, -1). "" sorts first, so at equal counts a token beats every pair.
+    scaffold_ids = set()
+    token_count = defaultdict(int)  # token -> how often it occurs in the (merged) words
+    if scaffold:
+        for word, freq in zip(words, freqs):
+            for t in word:
+                token_count[t] += freq
 
     merges = []
     with tqdm(total=num_merges, desc="bpe merges", unit="merge", disable=not progress, mininterval=0.5) as bar:
-        while len(merges) < num_merges and heap:
+        while len(merges) - len(scaffold_ids) < num_merges and heap:
             neg_count, _, _, a, b = heappop(heap)
+            if b < 0:  # a scaffold token at the head of the queue: frequent enough to be a token again
+                if a in scaffold_ids and token_count[a] == -neg_count:
+                    scaffold_ids.discard(a)
+                    bar.update()
+                continue
             if pair_counts.get((a, b)) != -neg_count:
                 continue  # stale: this pair's count changed after the entry was pushed
             new = len(token_bytes)
             merges.append((a, b))
             token_bytes.append(token_bytes[a] + token_bytes[b])
             key.append(_descending(token_bytes[new]))
-            # (A Scaffold-BPE variant would mark scaffold tokens here, after each merge.)
 
             # Re-count only the words that contain (a, b): remove their old pairs, add the new ones.
             changed = set()
+            merged_count = 0  # occurrences of the new token, weighted by word counts
             for i in where.pop((a, b)):
                 word = words[i]
                 merged = _merge(word, a, b, new)
                 if len(merged) == len(word):
                     continue  # stale index: an earlier merge already consumed (a, b) in this word
                 freq = freqs[i]
+                merged_count += (len(word) - len(merged)) * freq
                 old_pairs = list(pairwise(word))
                 new_pairs = list(pairwise(merged))
                 for pair in old_pairs:
@@ -279,8 +311,27 @@ def learn_merges(words, freqs, num_merges, token_bytes, progress=False) -> list[
                     heappush(heap, (-count, key[pair[0]], key[pair[1]], pair[0], pair[1]))
                 else:
                     del pair_counts[pair]
-            bar.update()
-    return merges
+
+            if scaffold:
+                # Scaffold-BPE (Lian et al. 2024, Algorithm 1): the merge consumed some a's and b's.
+                # A child whose remaining count is below the count of the next entry of the queue
+                # now occurs mostly inside longer tokens: it becomes a scaffold token, and waits in
+                # the queue with its count in case it outranks the pairs later on.
+                token_count[a] -= merged_count
+                token_count[b] -= merged_count  # subtle: for a == b this takes two a's per merge, right
+                token_count[new] = merged_count
+                children = (a,) if a == b else (a, b)
+                for x in children:  # a child that is scaffold already: its queue entry is stale now
+                    if x in scaffold_ids and token_count[x] > 0:
+                        heappush(heap, (-token_count[x], "", key[x], x, -1))
+                head = _head_count(heap, pair_counts, token_count, scaffold_ids)
+                for x in children:
+                    if x >= n_base and x not in scaffold_ids and token_count[x] < head:
+                        scaffold_ids.add(x)
+                        if token_count[x] > 0:  # a token that no longer occurs can never come back
+                            heappush(heap, (-token_count[x], "", key[x], x, -1))
+            bar.update(len(merges) - len(scaffold_ids) - bar.n)
+    return (merges, scaffold_ids) if scaffold else merges
 
 
 # --- the tokenizer ------------------------------------------------------------------------------
@@ -307,9 +358,19 @@ class Tokenizer:
     or `Tokenizer.load`; the constructor takes the internal form and checks it.
     """
 
-    def __init__(self, vocab, merges, pattern=GPT2_SPLIT_PATTERN, special_tokens=None, alphabet=None, unk_id=None):
+    def __init__(
+        self,
+        vocab,
+        merges,
+        pattern=GPT2_SPLIT_PATTERN,
+        special_tokens=None,
+        alphabet=None,
+        unk_id=None,
+        scaffold_tokens=(),
+    ):
         """vocab: list of bytes per id; merges: ordered (a, b, new_id); special_tokens: text -> id;
-        alphabet: None (byte-level) or the allowed characters, with unk_id the unknown token."""
+        alphabet: None (byte-level) or the allowed characters, with unk_id the unknown token;
+        scaffold_tokens: ids of Scaffold-BPE's scaffold tokens, which must be the last ids."""
         self._vocab = [bytes(b) for b in vocab]
         n = len(self._vocab)
         self.pattern = pattern
@@ -336,6 +397,7 @@ class Tokenizer:
             )
         special_ids = set(self.special_tokens.values()) | {unk_id}
         produced = set()
+        made_by = {}  # id -> the first merge (a, b) that makes it
         self._rank = {}  # (a, b) -> position in the merge list: earlier merges apply first
         self._merged_id = [c for _, _, c in self._merges]  # rank -> the id its pair merges into
         for r, (a, b, c) in enumerate(self._merges):
@@ -348,6 +410,16 @@ class Tokenizer:
             check((a, b) not in self._rank, f"merge {r} repeats the pair {(a, b)}")
             self._rank[(a, b)] = r
             produced.add(c)
+            made_by.setdefault(c, (a, b))
+
+        # Scaffold tokens take the last ids, so that ids 0..vocab_size-1 are exactly what a model sees.
+        self._scaffold = frozenset(int(i) for i in scaffold_tokens)
+        self._n_model = n - len(self._scaffold)
+        check(
+            self._scaffold == set(range(self._n_model, n)),
+            f"scaffold tokens must be the last ids {self._n_model}..{n - 1} of the vocabulary",
+        )
+        check(self._scaffold <= produced - special_ids, "a scaffold token must be made by a merge")
 
         # The base symbols: single bytes (byte-level) or single characters (restricted).
         base = {}
@@ -366,6 +438,21 @@ class Tokenizer:
             self._char_ids = {ch: base[ch.encode()] for ch in self.alphabet}
         self._special_re = _special_regex(self.special_tokens)
         self._decode_table = [UTF8_UNK if i == unk_id else b for i, b in enumerate(self._vocab)]
+
+        # Scaffold-BPE's demolishing: each scaffold token -> the non-scaffold tokens it splits into,
+        # by undoing its merge, and again for each half that is scaffold too (see the module docstring).
+        self._demolish = {}
+
+        def demolish(t):
+            if t not in self._scaffold:
+                return (t,)
+            if t not in self._demolish:
+                a, b = made_by[t]  # shorter tokens than t, so the recursion ends at the base symbols
+                self._demolish[t] = demolish(a) + demolish(b)
+            return self._demolish[t]
+
+        for t in sorted(self._scaffold):
+            demolish(t)
         self._cache = _WordCache(self._encode_word)
         self._cuttable = pattern in _CUTTABLE_PATTERNS
 
@@ -373,13 +460,21 @@ class Tokenizer:
 
     @property
     def vocab_size(self) -> int:
-        """Total ids: base symbols + unknown + merges + special tokens."""
-        return len(self._vocab)
+        """The ids a model sees: base symbols + unknown + merges + special tokens, without
+        Scaffold-BPE's scaffold tokens (they have the ids vocab_size and up; encode never outputs them)."""
+        return self._n_model
 
     @property
     def vocab(self) -> dict[int, bytes]:
-        """id -> bytes (b"" for the unknown token, a special token's UTF-8 text for a special token)."""
-        return dict(enumerate(self._vocab))
+        """id -> bytes for ids below vocab_size (b"" for the unknown token, a special token's UTF-8
+        text for a special token). Scaffold tokens are left out: see `scaffold_tokens`."""
+        return dict(enumerate(self._vocab[: self._n_model]))
+
+    @property
+    def scaffold_tokens(self) -> list[int]:
+        """Ids of Scaffold-BPE's scaffold tokens (empty for plain BPE): merge intermediates that encode
+        splits back up. They are the ids vocab_size and up; `token_bytes(i)` gives their bytes."""
+        return sorted(self._scaffold)
 
     @property
     def merges(self) -> list[tuple[int, int]]:
@@ -387,7 +482,7 @@ class Tokenizer:
         return [(a, b) for a, b, _ in self._merges]
 
     def token_bytes(self, i: int) -> bytes:
-        """The UTF-8 bytes token i stands for; b"" for the unknown token."""
+        """The UTF-8 bytes token i stands for; b"" for the unknown token (scaffold ids work too)."""
         return self._vocab[i]
 
     # --- training ---------------------------------------------------------------------------------
@@ -402,12 +497,17 @@ class Tokenizer:
         special_tokens=(),
         progress: bool = True,
         num_workers: int | None = None,
+        *,
+        scaffold: bool = False,
     ) -> "Tokenizer":
         """Learn a tokenizer with `vocab_size` ids in total from a str or an iterable of str.
 
         Each str of an iterable is pre-tokenized on its own (a document). Special tokens in the
         text are removed before counting; they get the last ids. If the text runs out of pairs to
         merge, the vocabulary ends up smaller than asked (check `vocab_size`).
+
+        scaffold=True: Scaffold-BPE. `vocab_size` then counts only the tokens a model sees; the
+        scaffold tokens come on top, with ids from vocab_size on (see the module docstring).
         """
         special_tokens = list(dict.fromkeys(special_tokens))
         if any(not isinstance(s, str) or not s for s in special_tokens):
@@ -445,20 +545,33 @@ class Tokenizer:
         freqs = [c for _, c in items]
 
         # 2. The merges.
-        merges = learn_merges(word_lists, freqs, vocab_size - minimum, base, progress)
+        if scaffold:
+            merges, scaffold_ids = learn_merges(word_lists, freqs, vocab_size - minimum, base, progress, True)
+        else:
+            merges, scaffold_ids = learn_merges(word_lists, freqs, vocab_size - minimum, base, progress), set()
 
-        # 3. Assemble the vocabulary: base, merges, special tokens.
-        vocab = list(base)
-        triples = []
+        # 3. Assemble the vocabulary: base, merges that are not scaffold, special tokens, then the
+        # scaffold tokens. learn_merges numbers merge k as len(base) + k; `new_id` renumbers.
+        learned = list(base)
         for a, b in merges:
-            triples.append((a, b, len(vocab)))
-            vocab.append(vocab[a] + vocab[b])
+            learned.append(learned[a] + learned[b])
+        vocab = list(base)
+        new_id = list(range(len(base))) + [None] * len(merges)
+        for i in range(len(base), len(learned)):
+            if i not in scaffold_ids:
+                new_id[i] = len(vocab)
+                vocab.append(learned[i])
         specials = {}
         for s in special_tokens:
             specials[s] = len(vocab)
             vocab.append(s.encode())
+        for i in sorted(scaffold_ids):
+            new_id[i] = len(vocab)
+            vocab.append(learned[i])
+        triples = [(new_id[a], new_id[b], new_id[len(base) + k]) for k, (a, b) in enumerate(merges)]
         unk_id = None if alphabet is None else len(base) - 1
-        return cls(vocab, triples, pattern, specials, alphabet, unk_id)
+        scaffold_tokens = [new_id[i] for i in sorted(scaffold_ids)]
+        return cls(vocab, triples, pattern, specials, alphabet, unk_id, scaffold_tokens)
 
     # --- building from an existing vocabulary ------------------------------------------------------
 
@@ -552,6 +665,9 @@ class Tokenizer:
                 break
             i = ranks.index(r)
             ids[i : i + 2] = (merged_id[r],)
+        if self._demolish and not self._scaffold.isdisjoint(ids):
+            # Scaffold-BPE: all merges applied; now split each remaining scaffold token.
+            ids = [x for t in ids for x in self._demolish.get(t, (t,))]
         return ids
 
     def _encode_ordinary(self, text: str) -> list[int]:
@@ -673,34 +789,39 @@ class Tokenizer:
             except UnicodeDecodeError:
                 return list(b)
 
-        return {
+        d = {
             "format": FORMAT,
-            "version": VERSION,
+            "version": VERSION_SCAFFOLD if self._scaffold else VERSION,
             "pattern": self.pattern,
             "alphabet": self.alphabet,
             "unk_id": self.unk_id,
             "special_tokens": self.special_tokens,
             "vocab_size": self.vocab_size,
-            "vocab": {str(i): show(b) for i, b in enumerate(self._vocab)},
-            "merges": [list(m) for m in self._merges],
         }
+        if self._scaffold:  # only then: a plain tokenizer's file (and its hash) stays as it was
+            d["scaffold_tokens"] = self.scaffold_tokens
+        d["vocab"] = {str(i): show(b) for i, b in enumerate(self._vocab)}
+        d["merges"] = [list(m) for m in self._merges]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "tokenizer") -> "Tokenizer":
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise TokenizerError(f'{source} is not a {FORMAT} tokenizer file (no "format": "{FORMAT}")')
-        if d.get("version") != VERSION:
+        if d.get("version") not in (VERSION, VERSION_SCAFFOLD):
             raise TokenizerError(
-                f"{source} is format version {d.get('version')!r}; this bpe_tokenizer.py reads version {VERSION}"
+                f"{source} is format version {d.get('version')!r}; "
+                f"this bpe_tokenizer.py reads version {VERSION} (BPE) and {VERSION_SCAFFOLD} (Scaffold-BPE)"
             )
         try:
-            n = d["vocab_size"]
+            scaffold = [int(i) for i in d["scaffold_tokens"]] if d["version"] == VERSION_SCAFFOLD else []
+            n = d["vocab_size"] + len(scaffold)
             vocab = [d["vocab"][str(i)] for i in range(n)]
             vocab = [v.encode() if isinstance(v, str) else bytes(v) for v in vocab]
             merges = [tuple(int(x) for x in m) for m in d["merges"]]
             if any(len(m) != 3 for m in merges):
                 raise ValueError("each merge must be [a, b, new_id]")
-            return cls(vocab, merges, d["pattern"], d["special_tokens"], d["alphabet"], d["unk_id"])
+            return cls(vocab, merges, d["pattern"], d["special_tokens"], d["alphabet"], d["unk_id"], scaffold)
         except TokenizerError as e:
             raise TokenizerError(f"{source}: {e}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -743,7 +864,8 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         kind = "byte-level" if self.alphabet is None else f"alphabet of {len(self.alphabet)} + unk"
-        return f"Tokenizer(vocab_size={self.vocab_size}, {kind}, merges={len(self._merges)})"
+        scaffold = f", scaffold_tokens={len(self._scaffold)}" if self._scaffold else ""
+        return f"Tokenizer(vocab_size={self.vocab_size}, {kind}, merges={len(self._merges)}{scaffold})"
 
 
 _WORKER_TOKENIZER = None
@@ -806,17 +928,31 @@ def cmd_train(args) -> None:
     alphabet = {"bytes": None, "english": ENGLISH_ALPHABET}[args.alphabet]
     t0 = time.perf_counter()
     tok = Tokenizer.train(
-        corpus.train, args.vocab, alphabet, args.pattern, args.special, not args.no_progress, args.num_workers
+        corpus.train,
+        args.vocab,
+        alphabet,
+        args.pattern,
+        args.special,
+        not args.no_progress,
+        args.num_workers,
+        scaffold=args.scaffold,
     )
     seconds = time.perf_counter() - t0
     tok.save(args.out)
-    n_merges = len(tok.merges)
+    scaffold = tok.scaffold_tokens
+    n_merges = len(tok.merges) - len(scaffold)  # the merged tokens that count toward vocab_size
     valid_ids = tok.encode(corpus.valid)
     n_bytes = len(corpus.valid.encode())
     print(f"trained on {corpus.name} train ({len(corpus.train.encode()):,} bytes) in {seconds:.2f} s")
     asked = args.vocab - (tok.vocab_size - n_merges)
     note = "" if n_merges == asked else f" (asked for {asked}: the text has no more pairs to merge)"
     print(f"merges: {n_merges:,}{note}; vocab_size: {tok.vocab_size:,}; saved to {args.out}")
+    if args.scaffold:
+        shown = ", ".join(repr(tok.token_bytes(i).decode("utf-8", "replace")) for i in scaffold[:10])
+        print(
+            f"scaffold tokens: {len(scaffold):,} (merge intermediates, not counted in vocab_size, "
+            f"never output by encode)" + (f"; the first {min(10, len(scaffold))}: {shown}" if scaffold else "")
+        )
     unknown = valid_ids.count(tok.unk_id) if tok.unk_id is not None else 0
     print(
         f"valid: {n_bytes:,} bytes -> {len(valid_ids):,} tokens = {n_bytes / max(1, len(valid_ids)):.3f} bytes/token"
@@ -859,7 +995,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--data_dir", default=None, help="folder with the corpora (default: $LADDER_DATA_DIR)")
     g = p.add_argument_group("tokenizer")
     g.add_argument(
-        "--vocab", type=int, default=8000, help="total vocabulary size: base symbols + unk + merges + specials"
+        "--vocab",
+        type=int,
+        default=8000,
+        help="total vocabulary size: base symbols + unk + merges + specials (without scaffold tokens)",
     )
     g.add_argument(
         "--alphabet",
@@ -875,6 +1014,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a special token, e.g. '<|endoftext|>' (repeatable)",
     )
     g.add_argument("--pattern", default=GPT2_SPLIT_PATTERN, help="pre-tokenization regex (default: GPT-2's)")
+    g.add_argument(
+        "--scaffold",
+        action="store_true",
+        help="Scaffold-BPE (arXiv 2404.17808): merge intermediates that rarely occur on their own become "
+        "scaffold tokens, which --vocab does not count and encode splits back up",
+    )
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, help="where to write the tokenizer JSON")
     g.add_argument("--num_workers", type=int, default=None, help="processes for pre-tokenization (default: all cores)")
