@@ -32,6 +32,48 @@ What this file adds on top of that textbook loop:
 Token ids: base symbols first (bytes 0..255, or the sorted alphabet followed by the unknown
 token), then one id per merge in learned order, then the special tokens.
 Run `python bpe_tokenizer.py --help` for the CLI.
+
+Scaffold-BPE (train(..., scaffold=True); Lian et al. 2024, arXiv:2404.17808). Plain BPE keeps every
+token it ever made, even those that survive almost only inside longer tokens ("scaffold tokens":
+WikiText-2's " @" lives in " @-@", " @,@" and " @.@"); they take vocabulary slots and the model
+rarely sees them. Unlike plain BPE:
+- Training (the paper's Algorithm 1): after each merge (a, b) -> ab, a child whose remaining count
+  is below the count of the new head of the queue, f(Q_head), becomes a scaffold token. The queue
+  holds scaffold tokens too, with their counts, so a scaffold token that outranks every pair later
+  (pair counts keep falling) is popped and becomes a normal token again, at no merge. Scaffold tokens
+  stay in the training words and keep merging; `vocab_size` counts only the normal tokens, so
+  training runs until that many merged tokens are normal. The pairs merge in the same order as in
+  plain BPE: Scaffold-BPE only merges more of them and labels some results.
+- Encoding: all merges apply as usual, then each remaining scaffold token is demolished into its
+  shortest sequence of normal tokens: undo the merge that made it, and again for each half that is
+  scaffold too (every token is made by one merge, so this split is unique and follows BPE's own
+  structure; it is not a search over all ways to spell the bytes with normal tokens).
+- Ids: base symbols, normal merged tokens in learned order, special tokens, then the scaffold tokens.
+  So ids 0..vocab_size-1 are exactly the model's tokens (an embedding of vocab_size rows, no row
+  for a scaffold token), encode never outputs an id >= vocab_size, and `scaffold_tokens` lists the
+  rest. A file with scaffold tokens is format version 2 (version 1 plus "scaffold_tokens"); plain
+  BPE files stay version 1, unchanged.
+
+Worked example (byte-level, "aaabdaaabac", vocab_size=258: 2 normal merged tokens), counts after
+each merge, f(Q_head) being the best count left in the queue:
+
+    1. (a, a)    -> aa      a:3 aa:2         pairs (aa,a):2 (a,b):2 ... f(Q_head)=2; a is a byte
+    2. (aa, a)   -> aaa     aa:0 < 2         -> aa is scaffold          (normal merged: aaa)
+    3. (aaa, b)  -> aaab    aaa:0 < 1        -> aaa is scaffold         (normal merged: aaab)
+    4. (d, aaab) -> daaab   aaab:1, not < 1  -> stays                   (normal: aaab, daaab)
+    ids: 256 = aaab, 257 = daaab, then scaffold 258 = aa, 259 = aaa; vocab_size = 258
+    encode("aaabdaaabac") == [256, 257, 97, 99]; encode("aaa") -> [259] -> demolished: [97, 97, 97]
+
+Deviations from the paper, and choices it leaves open:
+- Base symbols (bytes, alphabet characters, unk) are never scaffold, so every text stays encodable
+  and demolishing always ends.
+- At equal counts a scaffold token in the queue beats a pair (the marking test is strict, f < f(Q_head),
+  so a token with the head's count counts as frequent enough); with an empty queue f(Q_head) = 0.
+- Only the two children of the latest merge are tested, as in Algorithm 1. No other token needs
+  it: a count changes only when a merge consumes the token, and f(Q_head) never grows.
+- A pair whose bytes equal an existing token's still makes a new id, as in plain BPE here.
+- Written from the abstract, the issue, and two public reproductions that follow Algorithm 1
+  (TkTkT's ScaffoldBPE, yerinNam/h-scaffold-bpe); the paper's full text was not at hand.
 """
 
 import argparse
