@@ -30,7 +30,8 @@ What this file adds on top of that textbook loop:
   pre-tokenization runs on all cores. Encoding caches the ids of every pre-token it has seen.
 
 Token ids: base symbols first (bytes 0..255, or the sorted alphabet followed by the unknown
-token), then one id per merge in learned order, then the special tokens.
+token), then one id per merge in learned order, then the special tokens (Scaffold-BPE moves its
+scaffold tokens after those: see below).
 Run `python bpe_tokenizer.py --help` for the CLI.
 
 Scaffold-BPE (train(..., scaffold=True); Lian et al. 2024, arXiv:2404.17808). Plain BPE keeps every
@@ -732,7 +733,7 @@ class Tokenizer:
 
     def decode(self, ids) -> str:
         """Token ids -> text. Unknown tokens decode to "\\ufffd"; so do byte sequences that are not
-        valid UTF-8 (possible only for ids that were not produced by encode)."""
+        valid UTF-8 (possible only for ids that were not produced by encode). Scaffold ids decode too."""
         ids = list(ids)
         if ids and (min(ids) < 0 or max(ids) >= len(self._vocab)):
             bad = next(i for i in ids if not 0 <= i < len(self._vocab))
