@@ -1,0 +1,236 @@
+"""Training and generation speed of the ladder on this machine: figures and ratios, no assertions.
+
+Sections (all by default, or pick with --only):
+  peak      fp32 matmul FLOP/s measured here, the denominator of model FLOPs utilisation (MFU)
+  train     the ladder's training loop (common/train.py) for each rung's default shape and for v1 at
+            nanoGPT's documented CPU shape (4 layers, 4 heads, 128 wide, context 64, batch 12,
+            vocab 65 = Tiny Shakespeare's characters): tokens/s and MFU
+  overhead  the ladder's loop (logging, progress bar, periodic eval + sample + checkpoint at the
+            default interval) against a bare loop of the same model on the same batches
+  generate  sampling speed with and without the key/value cache at 128, 256, 512 new tokens
+  ddp       tokens/s with 1 and 2 processes (torchrun, gloo)
+
+Model FLOPs per token follow nanoGPT's estimate_mfu: 6 * (parameters that multiply) plus
+12 * layers * context * width for attention scores. Timings are best-effort on a shared machine:
+`load` in the output tells how busy it was.
+
+Run:  python benchmarks/bench_train.py --out results/bench/train.md
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from common.generate import generate  # noqa: E402
+
+RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
+NANOGPT_CPU = dict(
+    n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, tokenizer="char", data="tinyshakespeare"
+)
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown cpu"
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name"):
+                cpu = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), load {os.getloadavg()[0]:.1f}"
+
+
+def matmul_peak(n=1024, seconds=3.0) -> float:
+    """Best fp32 matmul FLOP/s over a few seconds (2 n^3 FLOPs per product)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    best, t_end = 0.0, time.time() + seconds
+    while time.time() < t_end:
+        t0 = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        best = max(best, 10 * 2 * n**3 / (time.perf_counter() - t0))
+    return best
+
+
+def flops_per_token(model, cfg) -> float:
+    matmul_params = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("wpe"))
+    attn = 12 * getattr(cfg, "n_layer", 0) * cfg.block_size * getattr(cfg, "n_embd", 0)
+    return 6 * matmul_params + attn
+
+
+def run_ladder(rung: str, steps: int, tmp: Path, **settings) -> dict:
+    """Train with the ladder's own loop (quietly) and return its summary."""
+    module = __import__(rung)
+    names = {f.name for f in __import__("dataclasses").fields(module.Config)}
+    args = dict(data="tinyshakespeare", max_steps=steps, eval_interval=10**9, wandb="disabled", warmup_steps=10)
+    args.update(settings)
+    args.update(cache_dir=ROOT / ".cache", out_dir=tmp / "runs", ckpt_dir=tmp / "ckpt", name=f"{rung}-{time.time_ns()}")
+    argv = [f"--{k}={v}" for k, v in args.items() if k in names]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return module.main(argv)
+
+
+def section_train(peak: float, steps: int, tmp: Path):
+    rows = []
+    shapes = [(r, {}) for r in RUNGS] + [("v1_transformer", NANOGPT_CPU)]
+    for rung, shape in shapes:
+        s = run_ladder(rung, steps, tmp, **shape)
+        module = __import__(rung)
+        names = {f.name for f in __import__("dataclasses").fields(module.Config)}
+        cfg = module.Config(**{k: v for k, v in shape.items() if k in names})
+        model = module.Model(cfg, s["vocab_size"])
+        fpt = flops_per_token(model, cfg) if rung != "v0_bigram" else 0.0
+        label = rung + (" @ nanoGPT CPU shape" if shape else " (default)")
+        mfu = f"{fpt * s['tokens_per_s'] / peak:.1%}" if fpt else "n/a (a lookup table)"
+        rows.append((label, s["params"], s["vocab_size"], s["tokens_per_s"], mfu))
+        print(f"  {label:42s} {s['tokens_per_s']:>10,.0f} tok/s   MFU {mfu}", flush=True)
+    return rows
+
+
+def section_overhead(steps: int, tmp: Path):
+    """Same model, same batches, same steps: the bare loop vs train()."""
+    import v1_transformer as v1
+    from common.data import Batcher, load_dataset
+    from common.train import make_optimizer
+
+    cfg = v1.Config(data="tinyshakespeare", cache_dir=str(ROOT / ".cache"), max_steps=steps)
+    data = load_dataset(cfg)
+    torch.manual_seed(cfg.seed)
+    model = v1.Model(cfg, data.tokenizer.vocab_size)
+    opt = make_optimizer(model, cfg, torch.device("cpu"))
+    batcher = Batcher(data.train.ids, cfg.block_size, cfg.batch_size, cfg.seed, torch.device("cpu"))
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        x, y = batcher.next()
+        loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    bare = time.perf_counter() - t0
+    s = run_ladder("v1_transformer", steps, tmp, eval_interval=cfg.eval_interval)
+    ladder = s["wall_time_s"]
+    print(f"  bare loop {bare:.1f} s, ladder loop {ladder:.1f} s for {steps} steps: overhead {ladder / bare - 1:+.1%}")
+    return bare, ladder
+
+
+def section_generate():
+    rows = []
+    for rung in RUNGS[1:]:
+        module = __import__(rung)
+        cfg = module.Config()
+        torch.manual_seed(0)
+        model = module.Model(cfg, 2000).eval()
+        for n in (128, 256, 512):
+            times = {}
+            for use_cache in (False, True):
+                start = torch.zeros(1, 1, dtype=torch.long)
+                t0 = time.perf_counter()
+                generate(model, start, n, cfg.block_size, temperature=0, use_cache=use_cache)
+                times[use_cache] = time.perf_counter() - t0
+            rows.append((rung, n, n / times[False], n / times[True], times[False] / times[True]))
+            print(
+                f"  {rung:16s} {n:4d} new tokens: {n / times[False]:7.0f} tok/s uncached, {n / times[True]:7.0f} cached ({times[False] / times[True]:.1f}x)",
+                flush=True,
+            )
+    return rows
+
+
+def section_ddp(steps: int, tmp: Path):
+    out = {}
+    for nproc in (1, 2):
+        name = f"ddp{nproc}-{time.time_ns()}"
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={nproc}",
+            "v2_bpe_rope.py",
+            "--data=tinyshakespeare",
+            f"--max_steps={steps}",
+            "--eval_interval=1000000000",
+            "--wandb=disabled",
+            f"--out_dir={tmp}/runs",
+            f"--ckpt_dir={tmp}/ckpt",
+            f"--name={name}",
+            "--warmup_steps=10",
+        ]
+        subprocess.run(cmd, cwd=ROOT, capture_output=True, check=True)
+        out[nproc] = json.loads((tmp / "runs" / name / "summary.json").read_text())["tokens_per_s"]
+        print(f"  {nproc} process(es): {out[nproc]:,.0f} tok/s", flush=True)
+    print(f"  scaling 1 -> 2 processes: {out[2] / out[1]:.2f}x")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="peak,train,overhead,generate,ddp", help="comma-separated sections")
+    ap.add_argument("--steps", type=int, default=100, help="training steps per throughput measurement")
+    ap.add_argument("--overhead_steps", type=int, default=1000, help="steps for the overhead comparison")
+    ap.add_argument("--out", type=Path, help="also write the figures as markdown here")
+    args = ap.parse_args(argv)
+    only = set(args.only.split(","))
+    lines = [
+        f"# Training and generation speed\n\nMachine: {machine()}  \nCommand: `python benchmarks/bench_train.py {' '.join(argv or sys.argv[1:])}`\n"
+    ]
+    print(lines[0])
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        peak = matmul_peak()
+        print(f"matmul peak (fp32): {peak / 1e9:.1f} GFLOP/s")
+        lines.append(f"fp32 matmul peak measured in this run: **{peak / 1e9:.1f} GFLOP/s**\n")
+        if "train" in only:
+            print("training throughput (the ladder's loop):")
+            rows = section_train(peak, args.steps, tmp)
+            lines.append(
+                f"## Training throughput ({args.steps} steps each, Tiny Shakespeare)\n\n| configuration | params | vocab | tokens/s | MFU |\n|---|---:|---:|---:|---:|"
+            )
+            lines += [f"| {a} | {b:,} | {c} | {d:,.0f} | {e} |" for a, b, c, d, e in rows]
+            lines.append(
+                "\nReference (issue 6): nanoGPT's own loop reaches about 47% of the matmul peak at its CPU shape on this kind of machine.\n"
+            )
+        if "overhead" in only:
+            print("overhead of the ladder's loop:")
+            bare, ladder = section_overhead(args.overhead_steps, tmp)
+            lines.append(
+                f"## Loop overhead (v1 default shape, {args.overhead_steps} steps, default eval interval)\n\nbare loop {bare:.1f} s, ladder loop {ladder:.1f} s: **{ladder / bare - 1:+.1%}**\n"
+            )
+        if "generate" in only:
+            print("generation (greedy, batch 1, untrained weights, vocab 2000):")
+            rows = section_generate()
+            lines.append(
+                "## Generation with and without the key/value cache\n\n| rung | new tokens | uncached tok/s | cached tok/s | speed-up |\n|---|---:|---:|---:|---:|"
+            )
+            lines += [f"| {a} | {b} | {c:,.0f} | {d:,.0f} | {e:.1f}x |" for a, b, c, d, e in rows]
+            lines.append(
+                "\nv1's learned position table stops at its training context (128), so past it the cache is rebuilt every step: no gain beyond 128 tokens, by design.\n"
+            )
+        if "ddp" in only:
+            print("data parallel on CPU (v2 default shape):")
+            out = section_ddp(args.steps, tmp)
+            lines.append(
+                f"## Data parallel (torchrun, gloo, v2 default shape)\n\n1 process: {out[1]:,.0f} tok/s; 2 processes: {out[2]:,.0f} tok/s; **{out[2] / out[1]:.2f}x**. On 2 cores one process already uses both (2 threads); two processes get one thread each and add an all-reduce per step.\n"
+            )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("\n".join(lines) + "\n")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
