@@ -79,11 +79,14 @@ def expand(spec: dict, count: int | None, seed: int) -> list[dict]:
     return [{n: sample_value(p, rng) for n, p in params.items()} for _ in range(count)]
 
 
-def run_name(sweep: str, config: dict) -> str:
+def run_name(sweep: str, config: dict, params: dict) -> str:
+    """Sweep name + the settings that vary across the sweep (and the rung), e.g. positions-v2_bpe_rope-s1338."""
+
     def show(v):
         return f"{v:.3g}" if isinstance(v, float) else str(v)
 
-    varying = [f"{SHORT.get(k, k + '=')}{show(v)}" for k, v in config.items()]
+    fixed = {k for k, p in params.items() if "value" in p or len(p.get("values", [0, 1])) == 1}
+    varying = [f"{SHORT.get(k, k + '=')}{show(v)}" for k, v in config.items() if k == "rung" or k not in fixed]
     return "-".join([sweep, *varying]).replace("/", "_")
 
 
@@ -106,7 +109,7 @@ def main(argv=None):
     name = spec.get("name", args.sweep.stem)
     plan = []
     for config in configs:
-        rname = run_name(name, config)
+        rname = run_name(name, config, spec["parameters"])
         flags = [f"--{k}={v}" for k, v in config.items()]
         cmd = [
             sys.executable,
@@ -117,7 +120,7 @@ def main(argv=None):
             f"--out_dir={args.out_dir}",
         ]
         done = (ROOT / args.out_dir / rname / "summary.json").is_file()
-        started = (ROOT / "checkpoints" / rname / "ckpt.pt").is_file()
+        started = (ROOT / str(config.get("ckpt_dir", "checkpoints")) / rname / "ckpt.pt").is_file()
         plan.append((rname, cmd + (["--resume=auto"] if started and not done else []), done))
     todo = [p for p in plan if not p[2]]
     print(f"{name}: {len(plan)} runs, {len(plan) - len(todo)} finished, {len(todo)} to run")

@@ -1,0 +1,100 @@
+"""experiments/sweep.py: wandb sweep files expanded and run locally, finished runs skipped,
+interrupted runs resumed, one-line errors. Run: pytest tests/test_experiments.py"""
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from common.errors import LadderError
+from tests.conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("sweep", ROOT / "experiments" / "sweep.py")
+sweep = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sweep)
+
+
+def test_every_shipped_sweep_file_is_a_valid_wandb_sweep():
+    files = sorted((ROOT / "experiments").glob("*.yaml"))
+    assert files
+    for path in files:
+        s = sweep.load_sweep(path)
+        assert s["metric"] == {"name": "val/bpb", "goal": "minimize"}
+        assert (ROOT / s["program"]).is_file() and s["command"][-1] == "${args}"
+        configs = sweep.expand(s, count=3, seed=0)
+        names = [sweep.run_name(s["name"], c, s["parameters"]) for c in configs]
+        assert len(set(names)) == len(names), f"{path.name}: two runs would share a folder"
+
+
+def test_grid_and_random_expansion():
+    grid = {"method": "grid", "parameters": {"a": {"values": [1, 2]}, "b": {"value": "x"}, "c": {"values": [3, 4, 5]}}}
+    assert len(sweep.expand(grid, None, 0)) == 6
+    rnd = {
+        "method": "random",
+        "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2}, "n": {"values": [1, 2]}},
+    }
+    a, b = sweep.expand(rnd, 5, 0), sweep.expand(rnd, 5, 0)
+    assert a == b and len(a) == 5 and all(1e-4 <= c["lr"] <= 1e-2 for c in a)  # same draws on a rerun
+    with pytest.raises(LadderError, match="--count"):
+        sweep.expand(rnd, None, 0)
+
+
+def test_run_names_show_only_what_varies():
+    params = {"rung": {"values": ["v1_transformer"]}, "seed": {"values": [1, 2]}, "vocab": {"value": 500}}
+    assert sweep.run_name("pos", {"rung": "v1_transformer", "seed": 2, "vocab": 500}, params) == "pos-v1_transformer-s2"
+
+
+def run_sweep(path, *args):
+    return subprocess.run(
+        [sys.executable, "experiments/sweep.py", str(path), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_runs_skips_finished_and_resumes(tmp_path):
+    spec = {
+        "name": "t",
+        "program": "experiments/rung.py",
+        "method": "grid",
+        "metric": {"name": "val/bpb", "goal": "minimize"},
+        "parameters": {
+            "rung": {"value": "v0_bigram"},
+            "seed": {"values": [1, 2]},
+            "data": {"value": "the-verdict"},
+            "max_steps": {"value": 6},
+            "eval_interval": {"value": 3},
+            "block_size": {"value": 16},
+            "batch_size": {"value": 4},
+            "cache_dir": {"value": str(tmp_path / "cache")},
+            "ckpt_dir": {"value": str(tmp_path / "ckpt")},
+        },
+    }
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    out = ["--out_dir", str(tmp_path / "runs"), "--wandb", "disabled"]
+    dry = run_sweep(path, "--dry-run", *out)
+    assert dry.returncode == 0 and "2 to run" in dry.stdout and dry.stdout.count("experiments/rung.py") == 2
+    r = run_sweep(path, *out)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for seed in (1, 2):
+        assert json.loads((tmp_path / "runs" / f"t-v0_bigram-s{seed}" / "summary.json").read_text())["steps"] == 6
+    (tmp_path / "runs" / "t-v0_bigram-s2" / "summary.json").unlink()  # as if killed after its last checkpoint
+    again = run_sweep(path, "--dry-run", *out)
+    assert "1 finished, 1 to run" in again.stdout and "--resume=auto" in again.stdout
+
+
+@pytest.mark.parametrize(
+    "content, needle", [(None, "does not exist"), ("a: [", "not valid YAML"), ("a: 1", "not a wandb sweep file")]
+)
+def test_bad_sweep_files_get_one_line(tmp_path, content, needle):
+    path = tmp_path / "s.yaml"
+    if content is not None:
+        path.write_text(content)
+    r = run_sweep(path)
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
