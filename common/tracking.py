@@ -53,6 +53,7 @@ class Tracker:
         self.run_dir, self.enabled = Path(run_dir), enabled
         self.wandb_run = None
         self.wandb_id = resume_id
+        self.samples = []  # (step, text) rows of the wandb samples table
         if not enabled:  # non-zero DDP ranks track nothing
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -115,9 +116,8 @@ class Tracker:
         if self.wandb_run:
             import wandb
 
-            self._samples = getattr(self, "_samples", [])
-            self._samples.append([step, text])
-            self.wandb_run.log({"samples": wandb.Table(columns=["step", "text"], data=self._samples)}, step=step)
+            self.samples.append([step, text])
+            self.wandb_run.log({"samples": wandb.Table(columns=["step", "text"], data=self.samples)}, step=step)
 
     def summary(self, summary: dict):
         if not self.enabled:

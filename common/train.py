@@ -304,6 +304,7 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             loss_sum = 0.0
             for micro in range(cfg.grad_accum):
                 x, y = batcher.next()  # (B, T), (B, T)
+                # bytes of this rank's targets; other ranks' batches are assumed alike (exact for tokens)
                 bytes_seen += float(train_lut[y.cpu().numpy()].sum()) * world
                 # subtle: DDP all-reduces on every backward unless told not to; only the last
                 # micro-batch of a step needs it
@@ -336,7 +337,10 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
                     {"train/loss": loss_sum, "lr": lr, "tokens": tokens_seen, "bytes": bytes_seen, "tokens_per_s": tps},
                     step,
                 )
-                pbar.set_postfix(loss=f"{loss_sum:.3f}", lr=f"{lr:.2e}", tok_s=f"{tps:,.0f}", refresh=False)
+                post = dict(loss=f"{loss_sum:.3f}", lr=f"{lr:.2e}", tok_s=f"{tps:,.0f}")
+                if cfg.max_minutes:  # the step total is only a cap: say how much time is left
+                    post["left"] = f"{max(0.0, cfg.max_minutes * 60 - (now - t_start)) / 60:.1f}min"
+                pbar.set_postfix(**post, refresh=False)
             pbar.update(1)
             if step % cfg.eval_interval == 0 and step < cfg.max_steps:
                 if master:
@@ -402,9 +406,10 @@ def final_summary(
 
 
 def format_summary(s: dict) -> str:
-    ext = ", ".join(
-        f"{m}x {s[f'val/bpb@{m}x']:.4f}" if s.get(f"val/bpb@{m}x") is not None else f"{m}x n/a" for m in EXTRAPOLATION
-    )
+    ext = ", ".join(f"{m}x {s[f'val/bpb@{m}x']:.4f}" for m in EXTRAPOLATION if s.get(f"val/bpb@{m}x") is not None)
+    missing = [f"{m}x" for m in EXTRAPOLATION if s.get(f"val/bpb@{m}x") is None]
+    if missing:
+        ext += f" ({', '.join(missing)}: n/a, the model has no positions past its training context)"
     return (
         f"final: val loss {s['val/loss']:.4f} | val ppl {s['val/ppl']:.2f} | val bpb {s['val/bpb']:.4f} | "
         f"word ppl {s['val/word_ppl']:.1f} | test bpb {s['test/bpb']:.4f} | unk rate {s['val/unk_rate']:.4%} | "
