@@ -37,7 +37,11 @@ def load_checkpoint_state(path, rung: str | None = None) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        text = str(e).strip()
+        if "Weights only load failed" in text:  # torch's long advice: it is not a tensors-only file
+            reason = "not a tensors-only PyTorch file"
+        else:
+            reason = text.splitlines()[0][:100] if text else type(e).__name__
         raise LadderError(
             f"checkpoint {path} is truncated or corrupt ({reason}); use an earlier one or start fresh"
         ) from None

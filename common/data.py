@@ -89,6 +89,9 @@ def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str):
             return Tokenizer.load(path)
         except TokenizerError:
             print(f"ignoring unreadable cached tokenizer {path}; retraining")
+    minimum = 256 if alphabet is None else len(set(alphabet)) + 1  # base symbols (+ unk)
+    if vocab < minimum:
+        raise LadderError(f"--vocab {vocab} is smaller than the {kind} alphabet; use at least {minimum}")
     print(f"training a {kind} tokenizer (vocab {vocab}) on the {corpus.name} training split (cached for next time)")
     try:
         tok = Tokenizer.train(corpus.train, vocab_size=vocab, alphabet=alphabet, **options)

@@ -346,3 +346,10 @@ def test_sample_cli_and_importable_api(tmp_path):
     assert r.returncode == 0 and r.stdout.rstrip("\n") == "I had" + tok.decode(out[0, 5:].tolist())
     r = cli("sample.py", str(tmp_path / "missing.pt"))
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("tokenizer, vocab, minimum", [("bpe", 100, 256), ("bpe-english", 50, 98)])
+def test_vocab_smaller_than_the_alphabet(tmp_path, tokenizer, vocab, minimum):
+    v2 = rung_module("v2_bpe_rope")
+    with pytest.raises(LadderError, match=f"--vocab {vocab} is smaller than the {tokenizer} alphabet; use at least {minimum}"):
+        v2.main(tiny_argv(v2, tmp_path, tokenizer=tokenizer, vocab=vocab))
