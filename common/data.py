@@ -60,9 +60,12 @@ def tokenizer_from_json(text: str):
     obj = json.loads(text)
     if obj.get("format") == "llm-ladder-char":
         return CharTokenizer(obj["chars"])
-    from bpe_tokenizer import Tokenizer
+    from bpe_tokenizer import Tokenizer, TokenizerError
 
-    return Tokenizer.from_dict(obj, "the checkpoint's tokenizer")
+    try:
+        return Tokenizer.from_dict(obj, "the checkpoint's tokenizer")
+    except TokenizerError as e:
+        raise LadderError(f"{e}; the checkpoint was written by another version of the ladder") from None
 
 
 def _sha(text: str) -> str:
