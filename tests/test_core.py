@@ -351,5 +351,7 @@ def test_sample_cli_and_importable_api(tmp_path):
 @pytest.mark.parametrize("tokenizer, vocab, minimum", [("bpe", 100, 256), ("bpe-english", 50, 98)])
 def test_vocab_smaller_than_the_alphabet(tmp_path, tokenizer, vocab, minimum):
     v2 = rung_module("v2_bpe_rope")
-    with pytest.raises(LadderError, match=f"--vocab {vocab} is smaller than the {tokenizer} alphabet; use at least {minimum}"):
+    with pytest.raises(
+        LadderError, match=f"--vocab {vocab} is smaller than the {tokenizer} alphabet; use at least {minimum}"
+    ):
         v2.main(tiny_argv(v2, tmp_path, tokenizer=tokenizer, vocab=vocab))

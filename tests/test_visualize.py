@@ -68,10 +68,9 @@ def test_attention_maps_are_causal_distributions(checkpoint):
         assert att.triu(1).abs().max() == 0
 
 
+@pytest.mark.parametrize("checkpoint", RUNGS[-1:], indirect=True)  # one rung is enough
 def test_images_go_to_an_active_wandb_run(checkpoint, tmp_path, monkeypatch):
     rung, _, ckpt = checkpoint
-    if rung != RUNGS[-1]:
-        pytest.skip("one rung is enough")
     logged = []
     run = SimpleNamespace(name="active", log=logged.append)
     fake = SimpleNamespace(run=run, Image=lambda path: ("image", path))  # no wandb process, no network
