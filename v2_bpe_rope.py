@@ -56,7 +56,8 @@ class Rotary(nn.Module):
     def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
         T = x.size(-2)
         if self.cos is None or self.cos.size(0) < start + T or self.cos.device != x.device:
-            angles = torch.outer(torch.arange(max(start + T, 256), device=x.device).float(), self.inv_freq)  # (L, D/2)
+            length = max(2 * (start + T), 256)  # grow by doubling, so generation rebuilds it rarely
+            angles = torch.outer(torch.arange(length, device=x.device).float(), self.inv_freq)  # (L, D/2)
             self.cos, self.sin = angles.cos(), angles.sin()
         cos, sin = self.cos[start : start + T].to(x.dtype), self.sin[start : start + T].to(x.dtype)  # (T, D/2)
         x1, x2 = x.chunk(2, dim=-1)  # (B, H, T, D/2) each
