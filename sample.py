@@ -60,10 +60,7 @@ def load_checkpoint(path, device="cpu"):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and not argv[0].startswith("-"):
-        argv = ["--checkpoint", argv[0], *argv[1:]]
-    cfg, _ = parse_config(SampleConfig, argv, prog="python sample.py", description=__doc__)
+    cfg, _ = parse_config(SampleConfig, argv, prog="python sample.py", description=__doc__, positional="checkpoint")
     if not cfg.checkpoint:
         raise LadderError("no checkpoint given: python sample.py checkpoints/<run>/ckpt.pt")
     if cfg.temperature < 0 or not 0 < cfg.top_p <= 1 or cfg.max_new_tokens < 0 or cfg.top_k < 0:

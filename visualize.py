@@ -265,10 +265,9 @@ def log_images(paths: list[Path], mode: str, mode_given: bool, run_name: str, ru
 
 
 def main(argv=None) -> list[Path]:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and not argv[0].startswith("-"):
-        argv = ["--checkpoint", argv[0], *argv[1:]]
-    cfg, given = parse_config(VisualizeConfig, argv, prog="python visualize.py", description=__doc__)
+    cfg, given = parse_config(
+        VisualizeConfig, argv, prog="python visualize.py", description=__doc__, positional="checkpoint"
+    )
     if not cfg.checkpoint:
         raise LadderError("no checkpoint given: python visualize.py checkpoints/<run>/ckpt.pt")
     if cfg.top < 0 or cfg.neighbours < 1:

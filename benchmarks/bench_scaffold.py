@@ -13,23 +13,14 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_tokenizer import best_of  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
 from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer  # noqa: E402
 from common.corpus import load_corpus  # noqa: E402
-
-
-def best_of(repeats, fn):
-    """(best wall time in seconds, last result): the minimum is the least disturbed by other load."""
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def show(tok: Tokenizer, i: int) -> str:

@@ -126,9 +126,12 @@ def build_parser(cls, prog: str | None = None, description: str | None = None) -
     return parser
 
 
-def parse_config(cls, argv=None, prog: str | None = None, description: str | None = None):
-    """Parse argv into `cls`. Returns (config, the set of field names given explicitly)."""
+def parse_config(cls, argv=None, prog: str | None = None, description: str | None = None, positional: str = ""):
+    """Parse argv into `cls`. Returns (config, the set of field names given explicitly).
+    With `positional`, a first argument that is not a flag sets that field (`sample.py CKPT`)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if positional and argv and not argv[0].startswith("-"):
+        argv = [f"--{positional}", argv[0], *argv[1:]]
     parser = build_parser(cls, prog, description)
     names = [f.name for f in fields(cls)]
     for arg in argv:  # catch misspellings before argparse, to suggest the nearest name

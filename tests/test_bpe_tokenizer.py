@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import bpe_tokenizer
 from bpe_tokenizer import ENGLISH_ALPHABET, GPT2_SPLIT_PATTERN, Tokenizer, TokenizerError, gpt2_bytes_to_unicode
+from tests.bpe_reference import initial_sequences
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sample.txt"
 SAMPLE = FIXTURE.read_text(encoding="utf-8")
@@ -60,17 +61,7 @@ def naive_train(text, num_merges, alphabet=None, ties="bytes"):
     ties="bytes": among equal counts the greatest (bytes(a), bytes(b)) wins (bpe_tokenizer's rule);
     ties="hf": the smallest pair of Hugging Face ids wins (`tokenizers`' BpeTrainer with a
     ByteLevel alphabet: its 256 byte characters sorted by code point, then one id per merge)."""
-    words = Counter(regex.findall(GPT2_SPLIT_PATTERN, text))
-    if alphabet is None:
-        vocab = [bytes([i]) for i in range(256)]
-        seqs = Counter({tuple(w.encode()): c for w, c in words.items()})
-    else:
-        chars = sorted(set(alphabet))
-        vocab = [c.encode() for c in chars] + [b""]
-        seqs = Counter()
-        for w, c in words.items():  # cut at unknown characters: unk never merges
-            for part in regex.split("[^" + regex.escape("".join(chars)) + "]", w):
-                seqs[tuple(chars.index(ch) for ch in part)] += c
+    vocab, seqs = initial_sequences(text, alphabet)
     merges, first_tie = [], None
     for k in range(num_merges):
         stats = Counter()

@@ -10,12 +10,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bpe_tokenizer
-from bpe_tokenizer import ENGLISH_ALPHABET, GPT2_SPLIT_PATTERN, Tokenizer
+from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer
+from tests.bpe_reference import initial_sequences
 
 SAMPLE = (Path(__file__).parent / "fixtures" / "sample.txt").read_text(encoding="utf-8")
 
@@ -42,17 +42,7 @@ def naive_scaffold_train(text, num_merges, alphabet=None):
       (count, then greatest bytes) that still occur; at equal counts a token wins;
     - a scaffold token at the head becomes normal again; a pair at the head is merged, and then
       each merged child that is not a base symbol becomes scaffold if its count < f(new head)."""
-    words = Counter(regex.findall(GPT2_SPLIT_PATTERN, text))
-    if alphabet is None:
-        vocab = [bytes([i]) for i in range(256)]
-        seqs = Counter({tuple(w.encode()): c for w, c in words.items()})
-    else:
-        chars = sorted(set(alphabet))
-        vocab = [c.encode() for c in chars] + [b""]
-        seqs = Counter()
-        for w, c in words.items():  # cut at unknown characters: unk never merges
-            for part in regex.split("[^" + regex.escape("".join(chars)) + "]", w):
-                seqs[tuple(chars.index(ch) for ch in part)] += c
+    vocab, seqs = initial_sequences(text, alphabet)
     n_base = len(vocab)
 
     def counts():
