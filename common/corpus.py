@@ -72,6 +72,12 @@ def _from_folder(name: str, folder: Path) -> Corpus | None:
     return Corpus(name, str(folder), train, valid, test)
 
 
+def join_rows(rows) -> str:
+    """The `datasets` rows of WikiText back into the file's text. Each row is one line with its
+    newline, except that the loader yields a blank line (" \n" in the file) as "": put it back."""
+    return "".join(row if row else " \n" for row in rows)
+
+
 def _from_huggingface(name: str) -> Corpus | None:
     """WikiText-2 through `datasets` (rows are lines; joining them gives the files' text)."""
     if name != "wikitext-2":
@@ -84,7 +90,7 @@ def _from_huggingface(name: str) -> Corpus | None:
         ds = datasets.load_dataset("Salesforce/wikitext", "wikitext-2-v1")
     except Exception:  # offline and not cached, hub down, ...: fall through to the error
         return None
-    splits = {s: "".join(ds[h]["text"]) for s, h in (("train", "train"), ("valid", "validation"), ("test", "test"))}
+    splits = {s: join_rows(ds[h]["text"]) for s, h in (("train", "train"), ("valid", "validation"), ("test", "test"))}
     return Corpus(name, "huggingface:Salesforce/wikitext/wikitext-2-v1", **splits)
 
 

@@ -355,3 +355,12 @@ def test_vocab_smaller_than_the_alphabet(tmp_path, tokenizer, vocab, minimum):
         LadderError, match=f"--vocab {vocab} is smaller than the {tokenizer} alphabet; use at least {minimum}"
     ):
         v2.main(tiny_argv(v2, tmp_path, tokenizer=tokenizer, vocab=vocab))
+
+
+def test_huggingface_rows_join_back_into_the_files_text():
+    from common.corpus import join_rows
+
+    text = load_corpus("wikitext-2").valid
+    # what the `datasets` loader yields: one row per line, blank lines as ""
+    rows = [line if line.strip() else "" for line in text.splitlines(keepends=True)]
+    assert join_rows(rows) == text
