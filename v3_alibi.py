@@ -29,8 +29,8 @@ from common.train import run_rung
 
 @dataclass
 class Config(TrainConfig):
-    tokenizer: str = "bpe-english"
-    vocab: int = 2000
+    tokenizer: str = "bpe-english"  # the idea: printable ASCII + unk, so no merges go to rare scripts
+    vocab: int = 2000  # as v2, so the diff is the positions and the alphabet only
     n_layer: int = setting(4, "transformer blocks")
     n_head: int = setting(4, "attention heads per block")
     n_embd: int = setting(128, "residual stream width (divisible by n_head)")
