@@ -364,3 +364,28 @@ def test_huggingface_rows_join_back_into_the_files_text():
     # what the `datasets` loader yields: one row per line, blank lines as ""
     rows = [line if line.strip() else "" for line in text.splitlines(keepends=True)]
     assert join_rows(rows) == text
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_auto_equals_an_uninterrupted_run(tmp_path):
+    """A real SIGKILL mid-run (outside CI: `pytest -m slow`)."""
+    import os
+    import time
+
+    argv = tiny_argv(v1, tmp_path, max_steps=400, eval_interval=100)
+    v1.main([*argv, "--name", "straight"])
+    proc = subprocess.Popen(
+        [sys.executable, "v1_transformer.py", *argv, "--name", "cut"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    meta = tmp_path / "ckpt" / "cut" / "meta.json"
+    while not (meta.exists() and json.loads(meta.read_text())["step"] >= 100):
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    v1.main([*argv, "--name", "cut", "--resume", "auto"])
+    a, b = losses(tmp_path / "runs" / "straight"), losses(tmp_path / "runs" / "cut")
+    assert a == b and max(a) == 400
