@@ -86,7 +86,8 @@ def run_name(sweep: str, config: dict, params: dict) -> str:
         return f"{v:.3g}" if isinstance(v, float) else str(v)
 
     fixed = {k for k, p in params.items() if "value" in p or len(p.get("values", [0, 1])) == 1}
-    varying = [f"{SHORT.get(k, k + '=')}{show(v)}" for k, v in config.items() if k == "rung" or k not in fixed]
+    keys = sorted(config, key=lambda k: k != "rung")  # the rung first, then the YAML's order
+    varying = [f"{SHORT.get(k, k + '=')}{show(config[k])}" for k in keys if k == "rung" or k not in fixed]
     return "-".join([sweep, *varying]).replace("/", "_")
 
 
