@@ -174,9 +174,16 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
         cfg.name = f"{rung}-{cfg.tokenizer}{vocab}-s{cfg.seed}-{datetime.now():%Y%m%d-%H%M%S}"
     run_dir, ckpt_path = Path(cfg.out_dir) / cfg.name, Path(cfg.ckpt_dir) / cfg.name / "ckpt.pt"
     if state is None and master and (run_dir / "metrics.jsonl").exists():
-        raise LadderError(
-            f"run folder {run_dir} already exists; continue it with --resume auto --name {cfg.name}, or pick another --name"
-        )
+        if cfg.resume != "auto":
+            raise LadderError(
+                f"run folder {run_dir} already exists; continue it with --resume auto --name {cfg.name}, "
+                "or pick another --name"
+            )
+        # asked to continue, but no checkpoint survived (killed before the first one, or a new
+        # machine): its records cannot be continued, so the run starts again and replaces them
+        print(f"no checkpoint of {cfg.name} to continue from; running it again from step 0")
+        for stale in ("metrics.jsonl", "samples.jsonl", "summary.json"):
+            (run_dir / stale).unlink(missing_ok=True)
 
     torch.manual_seed(cfg.seed)  # model init depends on the seed only, not on the data
     raw_model = Model(cfg, tok.vocab_size).to(device)

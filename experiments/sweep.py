@@ -121,7 +121,7 @@ def main(argv=None):
             f"--out_dir={args.out_dir}",
         ]
         done = (ROOT / args.out_dir / rname / "summary.json").is_file()
-        started = (ROOT / str(config.get("ckpt_dir", "checkpoints")) / rname / "ckpt.pt").is_file()
+        started = (ROOT / args.out_dir / rname / "metrics.jsonl").is_file()  # continued, or rerun if no checkpoint
         plan.append((rname, cmd + (["--resume=auto"] if started and not done else []), done))
     todo = [p for p in plan if not p[2]]
     print(f"{name}: {len(plan)} runs, {len(plan) - len(todo)} finished, {len(todo)} to run")

@@ -223,6 +223,16 @@ def test_corrupt_checkpoint_is_refused_and_kept(tmp_path, damage):
     assert path.read_bytes() == before
 
 
+def test_resume_auto_without_a_checkpoint_reruns_the_run(tmp_path, capsys):
+    v0.main(tiny_argv(v0, tmp_path, name="r"))
+    (tmp_path / "ckpt" / "r" / "ckpt.pt").unlink()  # e.g. a fresh machine: run folders committed, checkpoints not
+    (tmp_path / "runs" / "r" / "summary.json").unlink()
+    summary = v0.main(tiny_argv(v0, tmp_path, name="r", resume="auto"))
+    assert "running it again from step 0" in capsys.readouterr().out and summary["steps"] == 6
+    steps = [json.loads(line)["step"] for line in (tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps)  # the old records were replaced, not appended to
+
+
 def test_existing_run_folder_is_not_overwritten(tmp_path):
     v0.main(tiny_argv(v0, tmp_path, name="r"))
     before = (tmp_path / "runs" / "r" / "metrics.jsonl").read_text()
