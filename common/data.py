@@ -7,7 +7,6 @@ change to either rebuilds it. Trained BPE tokenizers are cached the same way.
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,7 +220,3 @@ class Batcher:
         else:
             xy = xy.to(self.device)
         return xy[:, :-1], xy[:, 1:]  # (B, T), (B, T)
-
-
-def bits_per_byte(nll_nats: float, n_bytes: float) -> float:
-    return nll_nats / math.log(2) / n_bytes
