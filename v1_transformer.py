@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from common.config import TrainConfig, setting
 from common.errors import run_cli
+from common.generate import KVCache, LayerCache
 from common.train import run_rung
 
 
@@ -42,19 +43,17 @@ class Attention(nn.Module):
         self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=False)
         self.attn_drop, self.resid_drop = nn.Dropout(cfg.dropout), nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: LayerCache | None = None) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
-        if cache is not None:  # generation: keep keys and values of earlier positions
-            if "k" in cache:
-                k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)  # (B, H, S, D)
-            cache["k"], cache["v"] = k, v
+        if cache is not None:  # generation: keys and values of earlier positions, then these
+            k, v = cache.update(k, v)  # (B, H, S, D)
         S = k.size(2)  # S - T cached positions, then these T; query i sits at key position S - T + i
         if self.fused:
             drop = self.dropout if self.training else 0.0
-            if S == T:  # training and prompts: the plain causal kernel
-                y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
+            if S == T or T == 1:  # training and prompts: causal; one new query: sees every key
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=T > 1)
             else:  # subtle: is_causal aligns the mask top-left, wrong when keys outnumber queries
                 mask = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(diagonal=S - T)  # (T, S)
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
@@ -87,7 +86,7 @@ class Block(nn.Module):
         self.ln1, self.attn = nn.LayerNorm(cfg.n_embd), Attention(cfg)
         self.ln2, self.mlp = nn.LayerNorm(cfg.n_embd), MLP(cfg)
 
-    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: LayerCache | None = None) -> torch.Tensor:
         x = x + self.attn(self.ln1(x), cache)
         return x + self.mlp(self.ln2(x))
 
@@ -113,17 +112,15 @@ class Model(nn.Module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-    def forward(self, idx: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
-        """idx (B, T) -> logits (B, T, V). With a `cache` dict (generation), idx continues the
-        tokens already cached: cache["pos"] is their count, cache[i] holds block i's keys/values."""
+    def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """idx (B, T) -> logits (B, T, V). With a `cache` (generation), idx continues the tokens
+        already cached there; the cache keeps each block's keys and values."""
         B, T = idx.shape
-        start = cache.get("pos", 0) if cache is not None else 0
+        start = cache.pos if cache is not None else 0  # absolute position of idx[:, 0]
         pos = torch.arange(start, start + T, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
         for i, block in enumerate(self.blocks):
-            x = block(x, None if cache is None else cache.setdefault(i, {}))
-        if cache is not None:
-            cache["pos"] = start + T
+            x = block(x, None if cache is None else cache.layer(i))
         return self.head(self.ln_f(x))  # (B, T, V)
 
 

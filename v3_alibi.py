@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from common.config import TrainConfig, setting
 from common.errors import run_cli
+from common.generate import KVCache, LayerCache
 from common.train import run_rung
 
 
@@ -74,14 +75,12 @@ class Attention(nn.Module):
             self._bias_key = (T, S, device)
         return self._bias
 
-    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: LayerCache | None = None) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
-        if cache is not None:  # generation: keep keys and values of earlier positions
-            if "k" in cache:
-                k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)  # (B, H, S, D)
-            cache["k"], cache["v"] = k, v
+        if cache is not None:  # generation: keys and values of earlier positions, then these
+            k, v = cache.update(k, v)  # (B, H, S, D)
         S = k.size(2)  # S - T cached positions, then these T; query i sits at key position S - T + i
         bias = self.bias(T, S, x.device).to(q.dtype)  # (H, T, S): -slope * distance, -inf ahead
         if self.fused:  # the bias goes in as an additive float mask
@@ -115,7 +114,7 @@ class Block(nn.Module):
         self.ln1, self.attn = nn.LayerNorm(cfg.n_embd), Attention(cfg)
         self.ln2, self.mlp = nn.LayerNorm(cfg.n_embd), MLP(cfg)
 
-    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: LayerCache | None = None) -> torch.Tensor:
         x = x + self.attn(self.ln1(x), cache)
         return x + self.mlp(self.ln2(x))
 
@@ -140,12 +139,12 @@ class Model(nn.Module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-    def forward(self, idx: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
-        """idx (B, T) -> logits (B, T, V). With a `cache` dict (generation), idx continues the
-        tokens already cached: cache[i] holds block i's keys and values."""
+    def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """idx (B, T) -> logits (B, T, V). With a `cache` (generation), idx continues the tokens
+        already cached there; the cache keeps each block's keys and values."""
         x = self.drop(self.wte(idx))  # (B, T, C): no position embedding, ALiBi acts inside attention
         for i, block in enumerate(self.blocks):
-            x = block(x, None if cache is None else cache.setdefault(i, {}))
+            x = block(x, None if cache is None else cache.layer(i))
         return self.head(self.ln_f(x))  # (B, T, V)
 
 

@@ -18,7 +18,7 @@ from common.corpus import load_corpus, split_text
 from common.data import Batcher, CharTokenizer
 from common.errors import LadderError
 from common.evaluate import metrics, nll_sums
-from common.generate import generate, sample_next
+from common.generate import LayerCache, generate, sample_next
 from tests.conftest import ROOT, rung_module, tiny_argv
 
 v0 = rung_module("v0_bigram")
@@ -335,6 +335,20 @@ def test_top_k_1_and_tiny_top_p_equal_greedy():
     g = torch.Generator().manual_seed(0)
     assert torch.equal(sample_next(logits, 1.0, top_k=1, generator=g), greedy)
     assert torch.equal(sample_next(logits, 1.0, top_p=1e-6, generator=g), greedy)
+
+
+@pytest.mark.parametrize("window", [None, 5])
+def test_layer_cache_returns_the_last_window_of_everything_written(window):
+    torch.manual_seed(0)
+    cache, written = LayerCache(window), []
+    for T in [3, 1, 1, 4, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]:  # crosses the refills
+        k, v = torch.randn(2, 3, T, 4), torch.randn(2, 3, T, 4)
+        written.append((k, v))
+        got_k, got_v = cache.update(k, v)
+        all_k, all_v = (torch.cat([w[j] for w in written], dim=2) for j in (0, 1))
+        keep = all_k.size(2) if window is None else max(window, T)  # new positions are always visible
+        assert torch.equal(got_k, all_k[:, :, -keep:]) and torch.equal(got_v, all_v[:, :, -keep:])
+        assert cache.pos == all_k.size(2)
 
 
 def test_sampling_keeps_the_nucleus_only():

@@ -112,7 +112,7 @@ def test_tiny_training_run_writes_a_valid_run_folder(rung, tmp_path, capsys):
 
 @pytest.mark.parametrize("new_tokens", [5, 40])  # 40 > block_size: the window must slide or refill
 def test_cached_generation_equals_uncached(rung, new_tokens):
-    from common.generate import generate
+    from common.generate import KVCache, generate
 
     model, cfg = tiny_model(rung)
     prompt = torch.randint(V, (2, 7))
@@ -121,7 +121,7 @@ def test_cached_generation_equals_uncached(rung, new_tokens):
     assert torch.equal(a, b)
     # and the logits themselves: one cached step against a full forward pass
     model.eval()
-    cache = {}
+    cache = KVCache()
     with torch.no_grad():
         model(prompt[:, :-1], cache)
         step = model(prompt[:, -1:], cache)[:, -1]
