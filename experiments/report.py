@@ -292,15 +292,18 @@ def sweep_section(name: str, runs: list[Run], sweep: dict | None) -> list[str]:
         f"`python experiments/sweep.py {sweep['file']}`" if sweep else "a sweep whose file is not in the sweeps folder"
     )
     out += [f"{len(runs)} finished runs of {source}; one row per setting, seeds pooled.", ""]
+    out += ["train bytes/token: bytes per token over the training batches (mean over seeds).", ""]
     header = keys or ["setting"]
-    header = header + ["params", "val bpb", "test bpb"]
+    header = header + ["params", "train bytes/token", "val bpb", "test bpb"]
     ctx = name == "positions"
     if ctx:
         header += [f"val bpb @{m}x ctx" for m in MULTS]
     rows = []
     for g, rs in groups:
         row = [fmt_setting(v) for v in g] or ["(all)"]
-        row += [distinct(rs, lambda r: f"{r.summary['params']:,}"), fmt_spread(values(rs, "val/bpb"))]
+        row += [distinct(rs, lambda r: f"{r.summary['params']:,}")]
+        row += [f"{mean_sd([r.summary['bytes'] / r.summary['tokens'] for r in rs])[0]:.3f}"]  # of the batches seen
+        row += [fmt_spread(values(rs, "val/bpb"))]
         row += [fmt_spread(values(rs, "test/bpb"), n=False)]
         if ctx:
             row += [fmt_spread(values(rs, f"val/bpb@{m}x"), n=False) for m in MULTS]
