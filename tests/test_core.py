@@ -305,6 +305,23 @@ def test_missing_named_corpus_names_both_ways(tmp_path):
     assert r.returncode == 2 and "LADDER_DATA_DIR" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_wikitext_without_data_or_network_fails_at_once(tmp_path):
+    code = (
+        "import common.corpus as c; from common.errors import run_cli; "
+        "c._hub_reachable = lambda timeout=3.0: False; run_cli(c.load_corpus, 'wikitext-2')"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf")},
+        timeout=60,
+    )
+    assert r.returncode == 2 and "LADDER_DATA_DIR" in r.stderr and "go online once" in r.stderr
+    assert "Retrying" not in r.stderr and "Traceback" not in r.stderr  # datasets' offline mode: no retries
+
+
 def test_unknown_flag_from_the_command_line():
     r = cli("v1_transformer.py", "--n_heads", "4")
     assert r.returncode == 2 and r.stderr.strip() == "error: unknown flag --n_heads; did you mean --n_head?"
