@@ -12,6 +12,11 @@ interrupted one continues from its checkpoint.
     python experiments/sweep.py experiments/positions.yaml            # run (or continue) it
     python experiments/sweep.py experiments/positions.yaml --dry-run  # print the commands only
     python experiments/sweep.py experiments/lr.yaml --count 6          # random search: 6 draws
+
+`--shard K/N` runs every N-th configuration starting at the K-th, so N runners (one per core or
+machine, sharing results/runs) split a sweep without overlap. On one machine give each runner its
+share of the cores (e.g. 2 cores: `OMP_NUM_THREADS=1` each) and shard only sweeps budgeted in
+steps: with a minutes budget, runners side by side each train on a fraction of the machine.
 """
 
 import argparse
@@ -91,6 +96,16 @@ def run_name(sweep: str, config: dict, params: dict) -> str:
     return "-".join([sweep, *varying]).replace("/", "_")
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        k = n = 0
+    if not 1 <= k <= n:
+        raise LadderError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. --shard 1/2")
+    return k, n
+
+
 def main(argv=None):
     ap = ArgParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     ap.add_argument("sweep", type=Path, help="a wandb sweep YAML file")
@@ -101,7 +116,9 @@ def main(argv=None):
         "--wandb", default="offline", choices=("online", "offline", "disabled"), help="wandb mode for each run"
     )
     ap.add_argument("--out_dir", default="results/runs", help="where run folders go")
+    ap.add_argument("--shard", default="1/1", help="K/N: run only every N-th configuration, from the K-th")
     args = ap.parse_args(argv)
+    shard, shards = parse_shard(args.shard)
     spec = load_sweep(args.sweep)
     program = ROOT / spec["program"]
     if not program.is_file():
@@ -109,7 +126,7 @@ def main(argv=None):
     configs = expand(spec, args.count, args.seed)
     name = spec.get("name", args.sweep.stem)
     plan = []
-    for config in configs:
+    for config in configs[shard - 1 :: shards]:
         rname = run_name(name, config, spec["parameters"])
         flags = [f"--{k}={v}" for k, v in config.items()]
         cmd = [
@@ -124,7 +141,8 @@ def main(argv=None):
         started = (ROOT / args.out_dir / rname / "metrics.jsonl").is_file()  # continued, or rerun if no checkpoint
         plan.append((rname, cmd + (["--resume=auto"] if started and not done else []), done))
     todo = [p for p in plan if not p[2]]
-    print(f"{name}: {len(plan)} runs, {len(plan) - len(todo)} finished, {len(todo)} to run")
+    part = f" (shard {shard}/{shards} of {len(configs)})" if shards > 1 else ""
+    print(f"{name}: {len(plan)} runs{part}, {len(plan) - len(todo)} finished, {len(todo)} to run")
     if args.dry_run:
         for _rname, cmd, done in plan:
             print(("# done: " if done else "") + " ".join(cmd[1:]).replace(str(ROOT) + "/", ""))

@@ -98,3 +98,19 @@ def test_bad_sweep_files_get_one_line(tmp_path, content, needle):
         path.write_text(content)
     r = run_sweep(path)
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
+
+
+def test_shards_split_a_sweep_without_overlap(tmp_path):
+    out = ("--out_dir", str(tmp_path / "runs"))
+    path = ROOT / "experiments" / "positions.yaml"
+
+    def names(*args):
+        r = run_sweep(path, "--dry-run", *out, *args)
+        assert r.returncode == 0, r.stderr
+        return [w for line in r.stdout.splitlines() for w in line.split() if w.startswith("--name=")]
+
+    everything, first, second = names(), names("--shard", "1/2"), names("--shard", "2/2")
+    assert len(everything) == 9 and len(first) == 5 and len(second) == 4
+    assert sorted(first + second) == sorted(everything)
+    bad = run_sweep(path, "--dry-run", "--shard", "3/2")
+    assert bad.returncode == 2 and "--shard '3/2'" in bad.stderr and "Traceback" not in bad.stderr
