@@ -149,6 +149,9 @@ def main(argv=None):
         return
     t0 = time.time()
     for k, (rname, cmd, _) in enumerate(todo, 1):
+        if (ROOT / args.out_dir / rname / "summary.json").is_file():  # finished meanwhile by another runner
+            print(f"\n=== [{k}/{len(todo)}] {rname}: finished meanwhile, skipped", flush=True)
+            continue
         print(f"\n=== [{k}/{len(todo)}] {rname}  (sweep time so far {(time.time() - t0) / 60:.1f} min)", flush=True)
         code = subprocess.call(cmd, cwd=ROOT)
         if code == 130:
