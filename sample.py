@@ -27,7 +27,7 @@ __all__ = ["load_checkpoint", "generate", "main"]
 @dataclass
 class SampleConfig:
     checkpoint: str = setting("", "checkpoint file written by a rung (also accepted as the first argument)")
-    prompt: str = setting("", "text to continue (default: start from a newline)")
+    prompt: str = setting("", "text to continue; empty: start from a newline")
     max_new_tokens: int = setting(200, "tokens to generate")
     temperature: float = setting(0.8, "softmax temperature; 0 = greedy")
     top_k: int = setting(0, "keep only the k most likely tokens; 0 = all")
