@@ -212,6 +212,9 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             )
         batcher.generator.set_state(state["sampler_rng"][rank])
         torch.set_rng_state(state["torch_rng"])
+        cuda_rng = state.get("cuda_rng")  # dropout's stream on GPUs; absent from older checkpoints
+        if device.type == "cuda" and cuda_rng and cuda_rng[rank] is not None:
+            torch.cuda.set_rng_state(cuda_rng[rank], device)
     model = torch.compile(raw_model) if cfg.compile else raw_model
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(
@@ -235,10 +238,11 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
         )
 
     def checkpoint(finished=False):
-        rng = [batcher.generator.get_state()]
-        if world > 1:
+        mine = (batcher.generator.get_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None)
+        rng = [mine]
+        if world > 1:  # every rank's streams, so each continues its own
             rng = [None] * world
-            dist.all_gather_object(rng, batcher.generator.get_state())
+            dist.all_gather_object(rng, mine)
         if not master:
             return
         save_checkpoint(
@@ -256,7 +260,8 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
                 "best_val_bpb": best_bpb,
                 "wandb_id": tracker.wandb_id,
                 "finished": finished,
-                "sampler_rng": rng,
+                "sampler_rng": [r[0] for r in rng],
+                "cuda_rng": [r[1] for r in rng],
                 "torch_rng": torch.get_rng_state(),
             },
         )
