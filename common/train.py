@@ -313,11 +313,10 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             lr = lr_at(cfg, step, progress_of(cfg, step, elapsed))
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss_sum = 0.0
+            loss_sum, step_bytes = 0.0, 0.0
             for micro in range(cfg.grad_accum):
                 x, y = batcher.next()  # (B, T), (B, T)
-                # bytes of this rank's targets; other ranks' batches are assumed alike (exact for tokens)
-                bytes_seen += float(train_lut[y.cpu().numpy()].sum()) * world
+                step_bytes += float(train_lut[y.cpu().numpy()].sum())  # bytes of text these targets stand for
                 # subtle: DDP all-reduces on every backward unless told not to; only the last
                 # micro-batch of a step needs it
                 sync = world == 1 or micro == cfg.grad_accum - 1
@@ -327,6 +326,11 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
                     loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten()) / cfg.grad_accum
                     loss.backward()
                 loss_sum += loss.item()
+            if world > 1:  # every rank read different text: count all of it
+                step_bytes = torch.tensor([step_bytes], dtype=torch.float64)
+                dist.all_reduce(step_bytes)
+                step_bytes = step_bytes.item()
+            bytes_seen += step_bytes
             if not math.isfinite(loss_sum):
                 raise LadderError(
                     f"the loss became {loss_sum} at step {step + 1}; stopped without saving it "

@@ -6,8 +6,11 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
+from common.config import parse_config
+from common.data import Batcher, load_dataset
 from tests.conftest import ROOT, rung_module, tiny_argv
 
 v2 = rung_module("v2_bpe_rope")
@@ -33,8 +36,17 @@ def test_two_processes_train_resume_and_write_once(tmp_path):
     config = json.loads((tmp_path / "runs" / "ddp" / "config.json").read_text())
     assert config["world_size"] == 2
     summary = json.loads((tmp_path / "runs" / "ddp" / "summary.json").read_text())
-    # tokens count every rank's batches
+    # tokens and bytes count every rank's batches: redraw both ranks' batches and sum their bytes
     assert summary["tokens"] == 6 * 2 * config["batch_size"] * config["block_size"]
+    cfg, _ = parse_config(v2.Config, argv)
+    data = load_dataset(cfg)
+    expected = 0.0
+    for rank in (0, 1):
+        batcher = Batcher(
+            data.train.ids, cfg.block_size, cfg.batch_size, cfg.seed + 1_000_003 * rank, torch.device("cpu")
+        )
+        expected += sum(float(data.byte_lut["train"][batcher.next()[1].numpy()].sum()) for _ in range(6))
+    assert summary["bytes"] == pytest.approx(expected)
     state = torch.load(tmp_path / "ckpt" / "ddp" / "ckpt.pt", weights_only=True)
     a, b = state["sampler_rng"]  # one batch-sampler state per rank, and they differ
     assert not torch.equal(a, b)
