@@ -82,7 +82,8 @@ class Attention(nn.Module):
         if cache is not None:  # generation: keys and values of earlier positions, then these
             k, v = cache.update(k, v)  # (B, H, S, D)
         S = k.size(2)  # S - T cached positions, then these T; query i sits at key position S - T + i
-        bias = self.bias(T, S, x.device).to(q.dtype)  # (H, T, S): -slope * distance, -inf ahead
+        # (1, H, T, S): -slope * distance, -inf ahead; 4-D, or SDPA drops its flash kernel for the slow math path
+        bias = self.bias(T, S, x.device).to(q.dtype)[None]
         if self.fused:  # the bias goes in as an additive float mask
             y = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0
