@@ -21,6 +21,7 @@ from bench_tokenizer import best_of  # noqa: E402  (benchmarks/ is on sys.path w
 
 from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer  # noqa: E402
 from common.corpus import load_corpus  # noqa: E402
+from common.errors import run_cli  # noqa: E402
 
 
 def show(tok: Tokenizer, i: int) -> str:
@@ -116,4 +117,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

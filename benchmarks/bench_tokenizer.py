@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bpe_tokenizer import GPT2_SPLIT_PATTERN, Tokenizer  # noqa: E402
 from common.corpus import load_corpus  # noqa: E402
+from common.errors import run_cli  # noqa: E402
 
 
 def best_of(repeats, fn):
@@ -191,4 +192,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

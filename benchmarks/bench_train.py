@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from common.errors import run_cli  # noqa: E402
 from common.generate import generate  # noqa: E402
 
 RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
@@ -247,4 +248,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)
