@@ -291,7 +291,10 @@ def sweep_section(name: str, runs: list[Run], sweep: dict | None) -> list[str]:
     source = (
         f"`python experiments/sweep.py {sweep['file']}`" if sweep else "a sweep whose file is not in the sweeps folder"
     )
-    out += [f"{len(runs)} finished runs of {source}; one row per setting, seeds pooled.", ""]
+    out += [
+        f"{len(runs)} finished run{'s' if len(runs) != 1 else ''} of {source}; one row per setting, seeds pooled.",
+        "",
+    ]
     out += ["train bytes/token: bytes per token over the training batches (mean over seeds).", ""]
     header = keys or ["setting"]
     header = header + ["params", "train bytes/token", "val bpb", "test bpb"]
@@ -312,7 +315,32 @@ def sweep_section(name: str, runs: list[Run], sweep: dict | None) -> list[str]:
     if ctx:
         note = "@Nx: the full validation split read in windows of N times the training context; n/a where"
         out += ["", note + " the model cannot run that long (v1's learned position table)."]
-    return out + [""]
+    return out + [""] + paired_section(runs, keys)
+
+
+def paired_section(runs: list[Run], keys: list[str]) -> list[str]:
+    """Each rung against the sweep's first rung at equal other settings, paired by seed: the same
+    seed means the same batches, so the per-seed difference has less noise than two means."""
+    if "rung" not in keys or len({r.config.get("seed") for r in runs}) < 2:
+        return []
+    other = [k for k in keys if k != "rung"]
+    by: dict[tuple, dict[str, dict]] = {}  # other settings -> rung -> seed -> run
+    for r in runs:
+        by.setdefault(tuple(r.config.get(k) for k in other), {}).setdefault(r.rung, {})[r.config.get("seed")] = r
+    rows = []
+    for g in sorted(by, key=lambda g: tuple(natural(v) for v in g)):
+        rungs = sorted(by[g], key=natural)
+        for rung in rungs[1:]:
+            seeds = sorted(set(by[g][rungs[0]]) & set(by[g][rung]))
+            diffs = [by[g][rung][s].summary["val/bpb"] - by[g][rungs[0]][s].summary["val/bpb"] for s in seeds]
+            if diffs:
+                m, sd = mean_sd(diffs)
+                spread = f"{m:+.4f}" + (f" ± {sd:.4f}" if sd is not None else "")
+                rows.append([*(fmt_setting(v) for v in g), f"{rung} − {rungs[0]}", spread, str(len(diffs))])
+    if not rows:
+        return []
+    out = ["Paired by seed (same seed, same batches): val bpb of one rung minus the other; negative = better.", ""]
+    return out + table([*other, "comparison", "Δ val bpb", "seeds"], rows) + [""]
 
 
 def unfinished_section(runs: list[Run]) -> list[str]:

@@ -95,6 +95,8 @@ def test_tables_have_mean_and_sample_sd(built, capsys):
     assert "1.5000 (n=1)" in v1_row and "±" not in v1_row and "n/a" in v1_row
     v2_row = next(line for line in sweep.splitlines() if line.startswith("| v2_bpe_rope"))
     assert f"1.5000 ± {statistics.stdev([1.4, 1.6]):.4f} (n=2)" in v2_row and "1.6000 ±" in v2_row  # @2x
+    # rung against rung, paired by seed: only seed 1 has both (v2 1.4 - v1 1.5)
+    assert "| v2_bpe_rope − v1_transformer | -0.1000 | 1 |" in sweep.split("Paired by seed")[1]
     # unfinished: listed with its progress, never averaged; the half-written last line is tolerated
     assert "- `v2_bpe_rope-default-s1` (v2_bpe_rope): step 200 of 200" in text
     assert "`v2_bpe_rope`" in text.split("No finished reference run yet:")[1]
