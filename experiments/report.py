@@ -17,6 +17,7 @@ Spread is the sample standard deviation over seeds; with one seed the table says
 
 import argparse
 import ast
+import itertools
 import json
 import math
 import os
@@ -319,7 +320,7 @@ def sweep_section(name: str, runs: list[Run], sweep: dict | None) -> list[str]:
 
 
 def paired_section(runs: list[Run], keys: list[str]) -> list[str]:
-    """Each rung against the sweep's first rung at equal other settings, paired by seed: the same
+    """Every pair of rungs at equal other settings, paired by seed: the same
     seed means the same batches, so the per-seed difference has less noise than two means."""
     if "rung" not in keys or len({r.config.get("seed") for r in runs}) < 2:
         return []
@@ -330,13 +331,13 @@ def paired_section(runs: list[Run], keys: list[str]) -> list[str]:
     rows = []
     for g in sorted(by, key=lambda g: tuple(natural(v) for v in g)):
         rungs = sorted(by[g], key=natural)
-        for rung in rungs[1:]:
-            seeds = sorted(set(by[g][rungs[0]]) & set(by[g][rung]))
-            diffs = [by[g][rung][s].summary["val/bpb"] - by[g][rungs[0]][s].summary["val/bpb"] for s in seeds]
+        for base, rung in itertools.combinations(rungs, 2):
+            seeds = sorted(set(by[g][base]) & set(by[g][rung]))
+            diffs = [by[g][rung][s].summary["val/bpb"] - by[g][base][s].summary["val/bpb"] for s in seeds]
             if diffs:
                 m, sd = mean_sd(diffs)
                 spread = f"{m:+.4f}" + (f" ± {sd:.4f}" if sd is not None else "")
-                rows.append([*(fmt_setting(v) for v in g), f"{rung} − {rungs[0]}", spread, str(len(diffs))])
+                rows.append([*(fmt_setting(v) for v in g), f"{rung} − {base}", spread, str(len(diffs))])
     if not rows:
         return []
     out = ["Paired by seed (same seed, same batches): val bpb of one rung minus the other; negative = better.", ""]
