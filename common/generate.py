@@ -8,7 +8,7 @@ class LayerCache:
 
     `update(k, v)` writes the new positions' keys and values (B, H, T, D) after the earlier ones
     and returns everything the new queries may attend to, as views of the buffer: no per-step
-    torch.cat, which copies the whole cache for every token (it was ~45% of a cached step here).
+    torch.cat, which copies the whole cache for every token.
     With a `window`, only the last `window` positions stay visible (the rolling window of models
     with relative positions); the buffer then holds 2 x window positions and, when it fills, the
     visible ones move to the front: one copy every ~window tokens instead of one per token.
