@@ -511,6 +511,51 @@ def plot_sweep_line(runs: list[Run], params, xkey: str, xlabel: str, title: str,
     return True
 
 
+def lr_lines(runs: list[Run], anchors: list[Run]) -> dict[tuple, list[Run]]:
+    """(rung, max_steps) -> its runs of the learning-rate sweeps. `anchors` (the <rung>-default-* runs)
+    join the line with the same rung, step budget and seed where their lr is not already on it, so the
+    confirmation line (lr_confirm.yaml) is not missing its baseline at the default lr."""
+    lines: dict[tuple, list[Run]] = {}
+    for r in runs:
+        if isinstance(r.config.get("lr"), int | float) and r.config["lr"] > 0:
+            lines.setdefault((r.rung, r.config.get("max_steps")), []).append(r)
+    for (rung, steps), rs in lines.items():
+        seeds = {r.config.get("seed") for r in rs}
+        have = {(r.config["lr"], r.config.get("seed")) for r in rs}
+        for a in anchors:
+            key = (a.config.get("lr"), a.config.get("seed"))
+            if a.rung == rung and a.config.get("max_steps") == steps and key[1] in seeds and key not in have:
+                rs.append(a)
+                have.add(key)
+    return lines
+
+
+def plot_lr(runs: list[Run], anchors: list[Run], path: Path) -> bool:
+    """val bpb against peak lr: one colour per rung, one line style per step budget (see lr_lines)."""
+    lines = lr_lines(runs, anchors)
+    if not lines:
+        return False
+    fig, ax = new_figure(
+        "Validation bits per byte vs peak learning rate (one seed per point)", "peak learning rate (log scale)"
+    )
+    rungs = sorted({rung for rung, _ in lines}, key=natural)
+    budgets = sorted({steps for _, steps in lines}, key=natural)
+    styles = ["--", "-", ":", "-."]
+    for rung, steps in sorted(lines, key=lambda g: tuple(natural(v) for v in g)):
+        rs = lines[(rung, steps)]
+        xs = sorted({r.config["lr"] for r in rs})
+        ys = [statistics.fmean(values([r for r in rs if r.config["lr"] == x], "val/bpb")) for x in xs]
+        style = styles[budgets.index(steps) % len(styles)]
+        ax.plot(xs, ys, style, color=f"C{rungs.index(rung)}", marker="o", label=f"{rung}, {steps} steps")
+    ax.set_xscale("log")
+    xs = sorted({r.config["lr"] for rs in lines.values() for r in rs})
+    if len(xs) <= 8:
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])
+        ax.minorticks_off()
+    save(fig, path)
+    return True
+
+
 # ---
 
 
@@ -541,7 +586,7 @@ def main(argv=None):
         f"{len(runs) - len(finished)} unfinished runs"
     )
 
-    of = {name: [r for r in finished if kinds[r.name] == name] for name in ("positions", "vocab", "lr")}
+    of = {name: [r for r in finished if kinds[r.name] == name] for name in ("positions", "vocab", "lr", "lr3000")}
     plots = args.out / "plots"
     plots.mkdir(exist_ok=True)
     jobs = {
@@ -555,13 +600,8 @@ def main(argv=None):
             "Validation bits per byte vs vocabulary size (mean ± sd over seeds)",
             p,
         ),
-        "lr_sweep.png": lambda p: plot_sweep_line(
-            of["lr"],
-            params_of(sweeps, "lr"),
-            "lr",
-            "peak learning rate (log scale)",
-            "Validation bits per byte vs learning rate (mean ± sd over seeds)",
-            p,
+        "lr_sweep.png": lambda p: plot_lr(
+            of["lr"] + of["lr3000"], [r for r in finished if kinds[r.name] == "default"], p
         ),
     }
     for fname, job in jobs.items():

@@ -167,3 +167,32 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         report.main(["--runs", str(tmp_path / "runs"), "--out", str(tmp_path)])
     with pytest.raises(report.LadderError, match="--bogus"):
         report.main(["--bogus"])
+
+
+def test_lr_lines_split_by_step_budget_and_take_the_default_run_as_baseline(tmp_path):
+    runs = tmp_path / "runs"
+    for lr, steps in [(0.003, 100), (0.01, 100), (0.003, 300), (0.01, 300)]:
+        make_run(
+            runs,
+            f"lr-v1_transformer-lr={lr}-{steps}",
+            "v1_transformer",
+            1,
+            val=2.0,
+            test=2.0,
+            steps=(steps,),
+            extra={"lr": lr},
+        )
+    make_run(runs, "v1_transformer-default-s1", "v1_transformer", 1, val=2.5, test=2.5, steps=(300,))
+    make_run(runs, "v1_transformer-default-s2", "v1_transformer", 2, val=2.5, test=2.5, steps=(300,))  # other seed
+    make_run(runs, "v2_bpe_rope-default-s1", "v2_bpe_rope", 1, val=2.5, test=2.5, steps=(300,))  # other rung
+    loaded = {r.name: r for r in report.load_runs(runs)}
+    sweep = [r for name, r in loaded.items() if name.startswith("lr-")]
+    anchors = [r for name, r in loaded.items() if "-default-" in name]
+    lines = report.lr_lines(sweep, anchors)
+    assert set(lines) == {("v1_transformer", 100), ("v1_transformer", 300)}
+    assert sorted(r.config["lr"] for r in lines[("v1_transformer", 100)]) == [0.003, 0.01]  # no 300-step baseline
+    long = lines[("v1_transformer", 300)]
+    assert sorted(r.config["lr"] for r in long) == [0.001, 0.003, 0.01]
+    assert "v1_transformer-default-s1" in {r.name for r in long}
+    assert report.plot_lr(sweep, anchors, tmp_path / "lr.png")
+    assert (tmp_path / "lr.png").read_bytes().startswith(b"\x89PNG")
