@@ -47,7 +47,7 @@ class TrainConfig:
     batch_size: int = setting(32, "sequences per micro-batch", group="training")
     grad_accum: int = setting(1, "micro-batches per optimizer step", group="training")
     block_size: int = setting(128, "training context length in tokens", group="training")
-    lr: float = setting(1e-3, "peak learning rate", group="training")
+    lr: float = setting(3e-3, "peak learning rate (3e-3: experiments/lr.yaml, results/LOG.md)", group="training")
     min_lr_ratio: float = setting(0.1, "final learning rate as a fraction of --lr", group="training")
     warmup_steps: int = setting(100, "linear warmup steps", group="training")
     weight_decay: float = setting(0.1, "AdamW decay, applied to matrices only", group="training")

@@ -115,7 +115,7 @@ def test_help_lists_every_setting_with_its_default():
         "n_layer",
     ):
         assert f"--{name}" in text
-    assert "(default: 0.001)" in text
+    assert "(default: 0.003)" in text
 
 
 # --- data -----------------------------------------------------------------------------------------
