@@ -7,6 +7,7 @@ change to either rebuilds it. Trained BPE tokenizers are cached the same way.
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +73,9 @@ def _sha(text: str) -> str:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    # The temporary name is per process: ranks of one torchrun (or two sweep shards) that fill
+    # a cold cache at once each write their own file, and the last rename wins with equal content.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     tmp.replace(path)
 
@@ -162,7 +165,7 @@ def _encode_split(tok, text: str, folder: Path, name: str) -> Split:
         "unk_bytes": unk_bytes,
     }
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"{name}.tmp.npy"
+    tmp = folder / f"{name}.{os.getpid()}.tmp.npy"
     np.save(tmp, ids)
     tmp.replace(ids_path)
     _atomic_write_text(meta_path, json.dumps(meta))
