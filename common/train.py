@@ -296,7 +296,10 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             tqdm.write("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to abort)")
 
     old_handler = signal.signal(signal.SIGINT, on_sigint)
-    pbar = tqdm(total=cfg.max_steps, initial=step, disable=not master, dynamic_ncols=True, unit="step")
+    # Under a wall-clock budget the step cap is only a safety net: a bar towards it would show an
+    # ETA of days. The bar then counts steps and the postfix says how many minutes are left.
+    total = None if cfg.max_minutes else cfg.max_steps
+    pbar = tqdm(total=total, initial=step, disable=not master, dynamic_ncols=True, unit="step")
     t_start = time.time() - elapsed
     t_window, tok_window = time.time(), 0
     last_loss = float("nan")
