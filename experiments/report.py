@@ -252,7 +252,9 @@ def ladder_section(refs: dict[str, list[Run]], kinds: dict, all_rungs: list[str]
     out += [
         "One row per rung: its reference runs (`ladder-*` where that rung has finished ones, else "
         "`<rung>-default-*`). val/test bpb: full splits, mean ± sample sd over seeds. Word perplexity "
-        "follows the WikiText convention; tokens/s and wall time are means over seeds.",
+        "follows the WikiText convention; tokens/s and wall time are means over seeds. "
+        f"@{MULTS[-1]}x ctx: the validation split read in windows of {MULTS[-1]} times the training "
+        "context (n/a where the model cannot run that long).",
         "",
     ]
     rows = []
@@ -270,6 +272,7 @@ def ladder_section(refs: dict[str, list[Run]], kinds: dict, all_rungs: list[str]
                 human(statistics.fmean(x["bytes"] for x in s)),
                 fmt_spread(values(runs, "val/bpb")),
                 fmt_spread(values(runs, "test/bpb"), n=False),
+                fmt_spread(values(runs, f"val/bpb@{MULTS[-1]}x"), n=False),
                 fmt_spread(values(runs, "val/word_ppl"), digits=0, n=False),
                 human(statistics.fmean(values(runs, "tokens_per_s") or [math.nan])),
                 fmt_time(statistics.fmean(values(runs, "wall_time_s") or [math.nan])),
@@ -278,7 +281,7 @@ def ladder_section(refs: dict[str, list[Run]], kinds: dict, all_rungs: list[str]
             ]
         )
     header = ["rung", "idea", "params", "tokenizer", "vocab", "steps", "tokens", "bytes", "val bpb"]
-    header += ["test bpb", "val word ppl", "tokens/s", "wall time", "runs", "commit"]
+    header += ["test bpb", f"val bpb @{MULTS[-1]}x ctx", "val word ppl", "tokens/s", "wall time", "runs", "commit"]
     out += table(header, rows) if rows else ["No rung has a finished reference run yet."]
     missing = [r for r in all_rungs if r not in refs]
     if missing and rows:
