@@ -26,6 +26,11 @@ def main(argv=None):
             rung = arg.split("=", 1)[1]
         else:
             rest.append(arg)
+    if rung is None and any(a in ("-h", "--help") for a in rest):
+        print(
+            __doc__.strip() + "\n\nrungs: " + ", ".join(rungs) + "\n(add --rung NAME --help for that rung's settings)"
+        )
+        return None
     if rung not in rungs:
         raise LadderError(f"--rung must be one of {', '.join(rungs)} (got {rung!r})")
     return importlib.import_module(rung).main(rest)

@@ -114,3 +114,14 @@ def test_shards_split_a_sweep_without_overlap(tmp_path):
     assert sorted(first + second) == sorted(everything)
     bad = run_sweep(path, "--dry-run", "--shard", "3/2")
     assert bad.returncode == 2 and "--shard '3/2'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_rung_launcher_help_and_bad_rung(capsys):
+    rs = importlib.util.spec_from_file_location("rung_launcher", ROOT / "experiments" / "rung.py")
+    rung = importlib.util.module_from_spec(rs)
+    rs.loader.exec_module(rung)
+    rung.main(["--help"])
+    out = capsys.readouterr().out
+    assert "--rung v3_alibi" in out and "v4_scaffold_bpe" in out
+    with pytest.raises(LadderError, match="--rung must be one of v0_bigram"):
+        rung.main(["--rung", "v9_nope", "--seed", "1"])
