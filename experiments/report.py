@@ -301,7 +301,7 @@ def sweep_section(name: str, runs: list[Run], sweep: dict | None) -> list[str]:
     ]
     out += ["train bytes/token: bytes per token over the training batches (mean over seeds).", ""]
     header = keys or ["setting"]
-    header = header + ["params", "train bytes/token", "val bpb", "test bpb"]
+    header = header + ["params", "steps", "train bytes/token", "val bpb", "test bpb"]
     ctx = name == "positions"
     if ctx:
         header += [f"val bpb @{m}x ctx" for m in MULTS]
@@ -309,6 +309,7 @@ def sweep_section(name: str, runs: list[Run], sweep: dict | None) -> list[str]:
     for g, rs in groups:
         row = [fmt_setting(v) for v in g] or ["(all)"]
         row += [distinct(rs, lambda r: f"{r.summary['params']:,}")]
+        row += [distinct(rs, lambda r: r.summary["steps"])]  # what a minutes budget reached
         row += [f"{mean_sd([r.summary['bytes'] / r.summary['tokens'] for r in rs])[0]:.3f}"]  # of the batches seen
         row += [fmt_spread(values(rs, "val/bpb"))]
         row += [fmt_spread(values(rs, "test/bpb"), n=False)]
