@@ -303,6 +303,7 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
     t_start = time.time() - elapsed
     t_window, tok_window = time.time(), 0
     last_loss = float("nan")
+    evaluated_at = None  # the step of the last periodic eval, so the end of a run does not repeat it
     try:
         raw_model.train()
         while step < cfg.max_steps:
@@ -364,6 +365,7 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             if step % cfg.eval_interval == 0 and step < cfg.max_steps:
                 if master:
                     periodic_eval()
+                    evaluated_at = step
                 checkpoint()
         elapsed = time.time() - t_start
         pbar.close()
@@ -379,7 +381,8 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
     # --- final evaluation on the full validation and test splits (rank 0 only)
     summary = {}
     if master:
-        periodic_eval()
+        if step != evaluated_at:  # a time budget can run out exactly on an eval step
+            periodic_eval()
         summary = final_summary(
             cfg, raw_model, data, device, autocast, rung, n_params, step, tokens_seen, bytes_seen, elapsed, best_bpb
         )

@@ -7,6 +7,7 @@ import math
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -239,6 +240,30 @@ def test_existing_run_folder_is_not_overwritten(tmp_path):
     with pytest.raises(LadderError, match="already exists"):
         v0.main(tiny_argv(v0, tmp_path, name="r"))
     assert (tmp_path / "runs" / "r" / "metrics.jsonl").read_text() == before
+
+
+def test_a_clock_that_runs_out_on_an_eval_step_evaluates_once(tmp_path, monkeypatch):
+    # the budget expires right after the step-4 periodic eval: the end of the run must not repeat it
+    real_eval, real_time = common.train.evaluate_split, time.time
+    expired = {"yes": False}
+
+    def eval_then_expire(*args, **kwargs):
+        expired["yes"] = True
+        return real_eval(*args, **kwargs)
+
+    class Clock:
+        @staticmethod
+        def time():
+            return real_time() + (3600.0 if expired["yes"] else 0.0)
+
+    monkeypatch.setattr(common.train, "evaluate_split", eval_then_expire)
+    monkeypatch.setattr(common.train, "time", Clock)
+    summary = v0.main(tiny_argv(v0, tmp_path, name="r", max_steps=100, max_minutes=5, eval_interval=4))
+    run = tmp_path / "runs" / "r"
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evals = [r["step"] for r in records if "val/bpb" in r]
+    samples = [json.loads(line)["step"] for line in (run / "samples.jsonl").read_text().splitlines()]
+    assert summary["steps"] == 4 and evals == [4] and samples == [4]
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
