@@ -300,16 +300,22 @@ def sweep_section(name: str, runs: list[Run], sweep: dict | None) -> list[str]:
         "",
     ]
     out += ["train bytes/token: bytes per token over the training batches (mean over seeds).", ""]
-    header = keys or ["setting"]
-    header = header + ["params", "steps", "train bytes/token", "val bpb", "test bpb"]
-    ctx = name == "positions"
+    # one setting (a single long run, say): name its rung, the text it read, and how it reads longer windows
+    single = not keys
+    header = keys or ["rung"]
+    header = (
+        header + ["params", "steps"] + (["bytes seen"] if single else []) + ["train bytes/token", "val bpb", "test bpb"]
+    )
+    ctx = name == "positions" or single
     if ctx:
         header += [f"val bpb @{m}x ctx" for m in MULTS]
     rows = []
     for g, rs in groups:
-        row = [fmt_setting(v) for v in g] or ["(all)"]
+        row = [fmt_setting(v) for v in g] or [distinct(rs, lambda r: r.rung)]
         row += [distinct(rs, lambda r: f"{r.summary['params']:,}")]
         row += [distinct(rs, lambda r: r.summary["steps"])]  # what a minutes budget reached
+        if single:
+            row += [human(mean_sd([r.summary["bytes"] for r in rs])[0])]
         row += [f"{mean_sd([r.summary['bytes'] / r.summary['tokens'] for r in rs])[0]:.3f}"]  # of the batches seen
         row += [fmt_spread(values(rs, "val/bpb"))]
         row += [fmt_spread(values(rs, "test/bpb"), n=False)]

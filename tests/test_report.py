@@ -133,9 +133,13 @@ def test_ladder_runs_replace_default_runs_and_sweeps_without_a_file(tmp_path, ca
     for vocab, rung in [(500, "v2_bpe_rope"), (2000, "v2_bpe_rope"), (500, "v3_alibi")]:
         extra = {"vocab": vocab, "vocab_size": vocab}
         make_run(runs, f"vocab-{rung}-v{vocab}-s1", rung, 1, val=vocab / 1000, test=1.0, extra=extra)
+    make_run(runs, "long-v4_scaffold_bpe", "v4_scaffold_bpe", 1, val=1.25, test=1.2)  # one setting, one run
     out = tmp_path / "out"
     report.main(["--runs", str(runs), "--out", str(out), "--sweeps", str(tmp_path / "none")])
     text = (out / "LADDER.md").read_text()
+    long = text.split("## Sweep `long`")[1].split("##")[0]
+    assert "| rung | params | steps | bytes seen |" in long and "@8x ctx |" in long
+    assert "| v4_scaffold_bpe | 1,000 | 200 | 6.5k |" in long and "| 1.2500 (n=1) | 1.2000 | 1.2500 | 1.3500 |" in long
     row = next(line for line in text.splitlines() if line.startswith("| `v0_bigram`"))
     assert "2.5000 (n=1)" in row and "`ladder-*`" in row
     # no sweep file: the sweep is found by its name prefix and the varying setting from the configs
