@@ -439,10 +439,12 @@ def save(fig, path: Path):
     plt.close(fig)
 
 
-def plot_bpb_vs_bytes(refs: dict[str, list[Run]], path: Path) -> bool:
+def plot_bpb_vs_bytes(refs: dict[str, list[Run]], path: Path, longer: list[Run] = ()) -> bool:
+    """The reference runs per rung, plus `longer` runs (the long sweep) dashed in their rung's colour."""
     curves = {rung: [c for c in (bpb_curve(r) for r in runs) if c] for rung, runs in refs.items()}
     curves = {k: v for k, v in curves.items() if v}
-    if not curves:
+    longer = [(r, c) for r in longer if (c := bpb_curve(r))]
+    if not curves and not longer:
         return False
     fig, ax = new_figure(
         "Validation bits per byte vs training text seen\n(periodic evals on a validation prefix; lower is better)",
@@ -461,6 +463,12 @@ def plot_bpb_vs_bytes(refs: dict[str, list[Run]], path: Path) -> bool:
         keep = [i for i, x in enumerate(xs) if x > 0]  # an eval before the first step saw 0 bytes: off a log axis
         label = f"{rung} (mean of {len(cs)} seeds)" if len(cs) > 1 else f"{rung} (1 seed)"
         ax.plot([xs[i] for i in keep], [ys[i] for i in keep], color=color, lw=2, marker=".", label=label)
+    colors = {rung: f"C{k}" for k, rung in enumerate(curves)}
+    for k, (r, c) in enumerate(longer):
+        color = colors.get(r.rung, f"C{len(curves) + k}")
+        minutes = f", {r.summary['wall_time_s'] / 60:.0f} min" if r.summary.get("wall_time_s") else ""
+        pts = [(b, y) for _, b, y in c if b > 0]
+        ax.plot(*zip(*pts), color=color, lw=1.5, ls="--", label=f"{r.name} ({r.summary['steps']} steps{minutes})")
     ax.set_xscale("log")
     save(fig, path)
     return True
@@ -600,7 +608,9 @@ def main(argv=None):
     plots = args.out / "plots"
     plots.mkdir(exist_ok=True)
     jobs = {
-        "bpb_vs_bytes.png": lambda p: plot_bpb_vs_bytes(reference_runs(finished, kinds), p),
+        "bpb_vs_bytes.png": lambda p: plot_bpb_vs_bytes(
+            reference_runs(finished, kinds), p, [r for r in finished if kinds[r.name] == "long"]
+        ),
         "bpb_vs_context.png": lambda p: plot_bpb_vs_context(of["positions"], params_of(sweeps, "positions"), p),
         "bpb_vs_vocab.png": lambda p: plot_sweep_line(
             of["vocab"],

@@ -133,7 +133,9 @@ def test_ladder_runs_replace_default_runs_and_sweeps_without_a_file(tmp_path, ca
     for vocab, rung in [(500, "v2_bpe_rope"), (2000, "v2_bpe_rope"), (500, "v3_alibi")]:
         extra = {"vocab": vocab, "vocab_size": vocab}
         make_run(runs, f"vocab-{rung}-v{vocab}-s1", rung, 1, val=vocab / 1000, test=1.0, extra=extra)
-    make_run(runs, "long-v4_scaffold_bpe", "v4_scaffold_bpe", 1, val=1.25, test=1.2)  # one setting, one run
+    long_run = make_run(runs, "long-v4_scaffold_bpe", "v4_scaffold_bpe", 1, val=1.25, test=1.2)  # one setting
+    alone = tmp_path / "alone.png"  # the long run is drawn on the bytes plot even with no reference run
+    assert report.plot_bpb_vs_bytes({}, alone, [report.load_run(long_run)]) and alone.read_bytes()[:4] == b"\x89PNG"
     out = tmp_path / "out"
     report.main(["--runs", str(runs), "--out", str(out), "--sweeps", str(tmp_path / "none")])
     text = (out / "LADDER.md").read_text()
