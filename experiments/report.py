@@ -508,17 +508,27 @@ def plot_bpb_vs_context(runs: list[Run], params, path: Path) -> bool:
     return True
 
 
+def budget_of(runs: list[Run]) -> str:
+    """What each run was given: "5 min each" under a wall-clock budget, else "3000 steps each"."""
+    minutes = sorted({r.config.get("max_minutes") or 0 for r in runs})
+    if minutes != [0]:
+        return f"{' / '.join(f'{m:g}' for m in minutes if m)} min of wall clock each"
+    return f"{' / '.join(str(s) for s in sorted({r.summary['steps'] for r in runs}))} steps each"
+
+
 def plot_sweep_line(runs: list[Run], params, xkey: str, xlabel: str, title: str, path: Path) -> bool:
     """val bpb (mean ± sd over seeds) against config[xkey] on a log axis, one line per rung."""
     runs = [r for r in runs if isinstance(r.config.get(xkey), int | float) and r.config[xkey] > 0]
     if not runs:
         return False
-    fig, ax = new_figure(title, xlabel)
+    fig, ax = new_figure(f"{title}\n({budget_of(runs)})", xlabel)
     exclude = {xkey, "vocab", "vocab_size"} if xkey == "vocab_size" else {xkey}
     for label, rs in plot_lines(runs, params, exclude):
         xs = sorted({r.config[xkey] for r in rs})
-        stats = [mean_sd(values([r for r in rs if r.config[xkey] == x], "val/bpb")) for x in xs]
-        ys, sds = zip(*stats)
+        at = [[r for r in rs if r.config[xkey] == x] for x in xs]
+        ys, sds = zip(*(mean_sd(values(group, "val/bpb")) for group in at))
+        n = sorted({len(group) for group in at})
+        label += " (1 seed per point)" if n == [1] else f" (n={'/'.join(map(str, n))} seeds per point)"
         ax.errorbar(xs, ys, yerr=[sd or 0.0 for sd in sds], marker="o", capsize=4, label=label)
     ax.set_xscale("log")
     xs = sorted({r.config[xkey] for r in runs})
@@ -617,7 +627,7 @@ def main(argv=None):
             params_of(sweeps, "vocab"),
             "vocab_size",
             "vocabulary size (tokens; log scale)",
-            "Validation bits per byte vs vocabulary size (mean ± sd over seeds)",
+            "Validation bits per byte vs vocabulary size",
             p,
         ),
         "lr_sweep.png": lambda p: plot_lr(

@@ -151,6 +151,7 @@ def test_ladder_runs_replace_default_runs_and_sweeps_without_a_file(tmp_path, ca
     assert "| rung | vocab |" in vocab and "| v3_alibi | 500 |" in vocab
     for name in ("lr_sweep.png", "bpb_vs_vocab.png"):
         assert (out / "plots" / name).read_bytes().startswith(b"\x89PNG")
+    assert report.budget_of([report.load_run(runs / "vocab-v2_bpe_rope-v500-s1")]) == "200 steps each"
 
 
 def test_bytes_come_from_the_last_train_record_at_or_before_the_eval(tmp_path):
