@@ -451,8 +451,9 @@ def plot_bpb_vs_bytes(refs: dict[str, list[Run]], path: Path, longer: list[Run] 
         "bytes of training text seen (log scale)",
         "val bits per byte",
     )
-    for k, (rung, cs) in enumerate(curves.items()):
-        color = f"C{k}"
+    colors = {rung: f"C{k}" for k, rung in enumerate(curves)}
+    for rung, cs in curves.items():
+        color = colors[rung]
         if len(cs) > 1:
             for c in cs:  # each seed thin, their mean thick
                 ax.plot([b for _, b, _ in c if b > 0], [y for _, b, y in c if b > 0], color=color, lw=0.7, alpha=0.4)
@@ -463,7 +464,6 @@ def plot_bpb_vs_bytes(refs: dict[str, list[Run]], path: Path, longer: list[Run] 
         keep = [i for i, x in enumerate(xs) if x > 0]  # an eval before the first step saw 0 bytes: off a log axis
         label = f"{rung} (mean of {len(cs)} seeds)" if len(cs) > 1 else f"{rung} (1 seed)"
         ax.plot([xs[i] for i in keep], [ys[i] for i in keep], color=color, lw=2, marker=".", label=label)
-    colors = {rung: f"C{k}" for k, rung in enumerate(curves)}
     for k, (r, c) in enumerate(longer):
         color = colors.get(r.rung, f"C{len(curves) + k}")
         minutes = f", {r.summary['wall_time_s'] / 60:.0f} min" if r.summary.get("wall_time_s") else ""
@@ -509,7 +509,7 @@ def plot_bpb_vs_context(runs: list[Run], params, path: Path) -> bool:
 
 
 def budget_of(runs: list[Run]) -> str:
-    """What each run was given: "5 min each" under a wall-clock budget, else "3000 steps each"."""
+    """What each run was given: "5 min of wall clock each" under a time budget, else "3000 steps each"."""
     minutes = sorted({r.config.get("max_minutes") or 0 for r in runs})
     if minutes != [0]:
         return f"{' / '.join(f'{m:g}' for m in minutes if m)} min of wall clock each"
@@ -614,13 +614,13 @@ def main(argv=None):
         f"{len(runs) - len(finished)} unfinished runs"
     )
 
-    of = {name: [r for r in finished if kinds[r.name] == name] for name in ("positions", "vocab", "lr", "lr3000")}
+    of = {
+        name: [r for r in finished if kinds[r.name] == name] for name in ("positions", "vocab", "lr", "lr3000", "long")
+    }
     plots = args.out / "plots"
     plots.mkdir(exist_ok=True)
     jobs = {
-        "bpb_vs_bytes.png": lambda p: plot_bpb_vs_bytes(
-            reference_runs(finished, kinds), p, [r for r in finished if kinds[r.name] == "long"]
-        ),
+        "bpb_vs_bytes.png": lambda p: plot_bpb_vs_bytes(reference_runs(finished, kinds), p, of["long"]),
         "bpb_vs_context.png": lambda p: plot_bpb_vs_context(of["positions"], params_of(sweeps, "positions"), p),
         "bpb_vs_vocab.png": lambda p: plot_sweep_line(
             of["vocab"],
