@@ -215,7 +215,9 @@ class Batcher:
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
         T = self.block_size
-        ix = torch.randint(len(self.ids) - T - 1, (self.batch_size,), generator=self.generator).tolist()
+        # a window needs T + 1 tokens (x and its shifted targets): starts 0 .. len - T - 1 inclusive,
+        # so the last window, and with it the split's last token as a target, can be drawn
+        ix = torch.randint(len(self.ids) - T, (self.batch_size,), generator=self.generator).tolist()
         chunk = np.stack([self.ids[i : i + T + 1] for i in ix]).astype(np.int64)  # (B, T+1)
         xy = torch.from_numpy(chunk)
         if self.device.type == "cuda":  # pinned memory lets the copy overlap compute

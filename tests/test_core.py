@@ -455,3 +455,18 @@ def test_kill_9_then_resume_auto_equals_an_uninterrupted_run(tmp_path):
     v1.main([*argv, "--name", "cut", "--resume", "auto"])
     a, b = losses(tmp_path / "runs" / "straight"), losses(tmp_path / "runs" / "cut")
     assert a == b and max(a) == 400
+
+
+def test_batcher_draws_every_window_including_the_last():
+    """Issue 16.12: starts run 0..len-T-1, so the last window (and last token as a target) is drawn."""
+    b = Batcher(np.arange(10), 3, 10000, seed=0, device=torch.device("cpu"))
+    x, y = b.next()
+    starts = set(x[:, 0].tolist())
+    assert starts == set(range(7))  # 0..6: x=[6,7,8], y=[7,8,9] is the last valid window
+    assert y.max().item() == 9
+
+
+def test_batcher_on_a_split_of_exactly_one_window():
+    b = Batcher(np.arange(4), 3, 5, seed=0, device=torch.device("cpu"))
+    x, y = b.next()
+    assert x.tolist() == [[0, 1, 2]] * 5 and y.tolist() == [[1, 2, 3]] * 5
