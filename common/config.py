@@ -55,6 +55,7 @@ class TrainConfig:
     grad_clip: float = setting(1.0, "clip the global gradient norm to this; 0 = off", group="training")
     dropout: float = setting(0.0, "dropout rate (0: one pass over the data never overfits)", group="training")
     eval_interval: int = setting(250, "steps between evaluations, printed samples and checkpoints", group="training")
+    log_interval: int = setting(10, "steps between train/loss records (metrics.jsonl, wandb)", group="training")
     eval_tokens: int = setting(32768, "validation-prefix tokens used by periodic evaluations", group="training")
     sample_tokens: int = setting(200, "tokens generated for the sample printed at each evaluation", group="training")
     # --- system and tracking
@@ -147,7 +148,7 @@ def parse_config(cls, argv=None, prog: str | None = None, description: str | Non
 
 def validate(cfg: TrainConfig) -> None:
     """Reject values that are the right type but make no sense, one line each."""
-    positive = ["max_steps", "batch_size", "grad_accum", "block_size", "eval_interval", "eval_tokens"]
+    positive = ["max_steps", "batch_size", "grad_accum", "block_size", "eval_interval", "eval_tokens", "log_interval"]
     for name in positive:
         if getattr(cfg, name) <= 0:
             raise LadderError(f"--{name} must be positive, got {getattr(cfg, name)}")

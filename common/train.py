@@ -39,8 +39,8 @@ RESUMABLE_CHANGES = {
     "compile",
     "resume",
     "sample_tokens",
+    "log_interval",
 }
-LOG_INTERVAL = 10  # steps between train/loss records
 EXTRAPOLATION = (1, 2, 4, 8)  # final val bpb at these multiples of the training context
 
 
@@ -349,7 +349,7 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             tokens_seen += n_tok
             tok_window += n_tok
             last_loss = loss_sum
-            if step % LOG_INTERVAL == 0 or step == cfg.max_steps:
+            if step % cfg.log_interval == 0 or step == cfg.max_steps:
                 now = time.time()
                 tps = tok_window / max(now - t_window, 1e-9)
                 t_window, tok_window = now, 0

@@ -162,8 +162,7 @@ def losses(run_dir):
 
 @pytest.mark.parametrize("how", ["crash", "ctrl-c"])
 def test_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch, how):
-    monkeypatch.setattr(common.train, "LOG_INTERVAL", 1)
-    argv = tiny_argv(v1, tmp_path, max_steps=12, eval_interval=4)
+    argv = tiny_argv(v1, tmp_path, max_steps=12, eval_interval=4, log_interval=1)
     v1.main([*argv, "--name", "straight"])
     real_lr_at = common.train.lr_at
 
