@@ -106,13 +106,13 @@ def section_overhead(steps: int, tmp: Path):
     """Same model, same batches, same steps: the bare loop vs train()."""
     import v1_transformer as v1
     from common.data import Batcher, load_dataset
-    from common.train import make_optimizer
+    from common.train import make_optimizers
 
     cfg = v1.Config(data="tinyshakespeare", cache_dir=str(ROOT / ".cache"), max_steps=steps)
     data = load_dataset(cfg)
     torch.manual_seed(cfg.seed)
     model = v1.Model(cfg, data.tokenizer.vocab_size)
-    opt = make_optimizer(model, cfg, torch.device("cpu"))
+    (opt,) = make_optimizers(model, cfg, torch.device("cpu"))
     batcher = Batcher(data.train.ids, cfg.block_size, cfg.batch_size, cfg.seed, torch.device("cpu"))
     t0 = time.perf_counter()
     for _ in range(steps):

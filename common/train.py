@@ -88,7 +88,22 @@ def setup_distributed(cfg):
 # optimizer and schedule
 
 
-def make_optimizer(model, cfg, device):
+def make_optimizers(model, cfg, device) -> list:
+    """The rung's optimizers: `model.configure_optimizers(cfg, device)` when the model has one (a
+    rung that trains differently says so there, e.g. v6's Muon), else AdamW. Each param group's
+    `lr` at creation is its peak; the schedule scales every group by the same factor."""
+    if hasattr(model, "configure_optimizers"):
+        optimizers = model.configure_optimizers(cfg, device)
+        optimizers = list(optimizers) if isinstance(optimizers, (list, tuple)) else [optimizers]
+    else:
+        optimizers = [adamw(model, cfg, device)]
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group.setdefault("peak_lr", group["lr"])  # saved in the optimizer state, so resume keeps it
+    return optimizers
+
+
+def adamw(model, cfg, device):
     """AdamW; weight decay on matrices (dim >= 2) only, never on biases, gains or scalars."""
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
@@ -191,13 +206,16 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
     if ctx_limit is not None and cfg.block_size > ctx_limit:
         raise LadderError(f"--block_size {cfg.block_size} is longer than the model supports ({ctx_limit})")
     n_params = sum(p.numel() for p in raw_model.parameters())
-    optimizer = make_optimizer(raw_model, cfg, device)
+    optimizers = make_optimizers(raw_model, cfg, device)
     batcher = Batcher(data.train.ids, cfg.block_size, cfg.batch_size, cfg.seed + 1_000_003 * rank, device)
     train_lut = data.byte_lut["train"]
     step, elapsed, tokens_seen, bytes_seen, best_bpb, wandb_id = 0, 0.0, 0, 0.0, float("inf"), None
     if state:
         raw_model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        saved_opt = state["optimizer"]
+        saved_opt = saved_opt if isinstance(saved_opt, list) else [saved_opt]  # one AdamW before v6
+        for opt, opt_state in zip(optimizers, saved_opt, strict=True):
+            opt.load_state_dict(opt_state)
         step, elapsed = state["step"], state["elapsed"]
         tokens_seen, bytes_seen, best_bpb, wandb_id = (
             state["tokens"],
@@ -252,7 +270,7 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
                 "config": asdict(cfg),
                 "tokenizer": tokenizer_json(tok),
                 "model": raw_model.state_dict(),
-                "optimizer": optimizer.state_dict(),
+                "optimizer": [opt.state_dict() for opt in optimizers],
                 "step": step,
                 "elapsed": elapsed,
                 "tokens": tokens_seen,
@@ -315,8 +333,9 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             if halt.item():
                 break
             lr = lr_at(cfg, step, progress_of(cfg, step, elapsed))
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            for opt in optimizers:
+                for group in opt.param_groups:
+                    group["lr"] = group["peak_lr"] * lr / cfg.lr
             loss_sum, step_bytes = 0.0, 0.0
             for micro in range(cfg.grad_accum):
                 x, y = batcher.next()  # (B, T), (B, T)
@@ -342,8 +361,9 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
                 )
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            for opt in optimizers:
+                opt.step()
+                opt.zero_grad(set_to_none=True)
             step += 1
             n_tok = cfg.batch_size * cfg.block_size * cfg.grad_accum * world
             tokens_seen += n_tok
