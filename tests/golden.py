@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import fields
 from pathlib import Path
 
-from tests.conftest import RUNGS, ROOT, rung_module
+from tests.conftest import ROOT, RUNGS, rung_module
 
 GOLDEN_FILE = ROOT / "tests" / "golden_losses.json"
 STEPS = 8
