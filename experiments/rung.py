@@ -2,6 +2,12 @@
 script and every other flag goes to it unchanged.
 
     python experiments/rung.py --rung v3_alibi --seed 1338
+
+`--variant` names a set of settings as one sweep value, so an ablation (one change at a time, not
+a grid) is a plain wandb sweep parameter: `--variant base` adds nothing, `--variant
+qk_norm=false,mlp=gelu` adds `--qk_norm=false --mlp=gelu`.
+
+    python experiments/rung.py --rung v5_modern --variant mlp=swiglu
 """
 
 import importlib
@@ -14,18 +20,29 @@ sys.path.insert(0, str(ROOT))
 from common.errors import LadderError, run_cli  # noqa: E402
 
 
+def variant_flags(variant: str | None) -> list[str]:
+    """'base' -> []; 'qk_norm=false,mlp=gelu' -> ['--qk_norm=false', '--mlp=gelu']."""
+    if variant in (None, "", "base"):
+        return []
+    pairs = [p.strip() for p in variant.split(",")]
+    if not all("=" in p and p.split("=", 1)[0] for p in pairs):
+        raise LadderError(f"--variant {variant!r}: expected 'base' or name=value[,name=value...]")
+    return [f"--{p}" for p in pairs]
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     rungs = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
-    rung, rest = None, []
+    picked, rest = {"rung": None, "variant": "base"}, []
     it = iter(argv)
     for arg in it:
-        if arg == "--rung":
-            rung = next(it, None)
-        elif arg.startswith("--rung="):
-            rung = arg.split("=", 1)[1]
+        name = arg[2:].split("=", 1)[0] if arg.startswith("--") else None
+        if name in picked:
+            picked[name] = arg.split("=", 1)[1] if "=" in arg else next(it, None)
         else:
             rest.append(arg)
+    rung = picked["rung"]
+    rest += variant_flags(picked["variant"])
     if rung is None and any(a in ("-h", "--help") for a in rest):
         print(
             __doc__.strip() + "\n\nrungs: " + ", ".join(rungs) + "\n(add --rung NAME --help for that rung's settings)"

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from common.config import ArgParser  # noqa: E402
 from common.errors import LadderError, run_cli  # noqa: E402
 
-SHORT = {"tokenizer": "", "rung": "", "vocab": "v", "seed": "s"}  # how settings read in run names
+SHORT = {"tokenizer": "", "rung": "", "vocab": "v", "seed": "s", "variant": ""}  # how settings read in run names
 
 
 def load_sweep(path: Path) -> dict:
