@@ -2,30 +2,66 @@
 
 Checks the mean ± sample sd in the tables, that unfinished runs are listed and never averaged, that a
 corrupt run folder is skipped with a warning, that plots exist where there is data and are skipped
-where there is none, and that a rerun is byte-identical. Everything lives in tmp_path.
+where there is none, that a rerun is byte-identical, and that each shape of sweep is reported from
+its sweep file's `#|` lines alone: a ladder (by minutes, with a fallback; by steps, with a
+calibration), a settings table with paired comparisons, an ablation against a baseline variant, and
+a learning-rate sweep over several lr flags. Everything lives in tmp_path.
 
-    pytest tests/test_report.py
+    python -m pytest -q tests/test_report.py
 """
 
 import importlib.util
 import json
+import re
 import statistics
+import sys
 
+import matplotlib.axes
 import pytest
+import yaml
 from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("report", ROOT / "experiments" / "report.py")
 report = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(report)
+report_plots = sys.modules["report_plots"]
 
-POSITIONS_YAML = """name: positions
-program: experiments/rung.py
-method: grid
-parameters:
-  rung: {values: [v1_transformer, v2_bpe_rope]}
-  tokenizer: {value: bpe}
-  seed: {values: [1, 2]}
+HEAD = "program: experiments/rung.py\nmethod: grid\n"
+POSITIONS_YAML = f"""name: positions
+{HEAD}parameters:
+  rung: {{values: [v1_transformer, v2_bpe_rope]}}
+  tokenizer: {{value: bpe}}
+  seed: {{values: [1, 2]}}
+#| columns: [context]
+#| compare: rung
+#| plots:
+#|   - {{file: bpb_vs_context.png, kind: context}}
 """
+LADDER_YAML = f"""name: ladder
+{HEAD}parameters:
+  seed: {{values: [1, 2]}}
+  rung: {{values: [v0_bigram, v1_transformer, v2_bpe_rope]}}
+#| title: The ladder
+#| table: ladder
+#| fallback: default
+#| plots:
+#|   - {{file: bpb_vs_bytes.png, kind: bytes}}
+"""
+VOCAB_YAML = f"""name: vocab
+{HEAD}parameters:
+  rung: {{values: [v2_bpe_rope, v3_alibi]}}
+  vocab: {{values: [500, 2000]}}
+#| plots:
+#|   - {{file: bpb_vs_vocab.png, kind: line, x: vocab_size, lines: [rung]}}
+"""
+
+
+def sweeps_dir(tmp_path, **files):
+    d = tmp_path / "sweeps"
+    d.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (d / f"{name}.yaml").write_text(text)
+    return d
 
 
 def make_run(runs, name, rung, seed, val=None, test=None, extra=None, steps=(100, 200), partial_tail=False):
@@ -43,25 +79,39 @@ def make_run(runs, name, rung, seed, val=None, test=None, extra=None, steps=(100
     text = "".join(json.dumps(m) + "\n" for m in lines)
     (d / "metrics.jsonl").write_text(text + ('{"step": 3' if partial_tail else ""))
     if val is not None:
-        summary = {"rung": rung, "name": name, "tokenizer": "char", "vocab_size": 284, "params": 1000, "steps": 200}
-        summary.update({"tokens": 6400, "bytes": 6500.0, "wall_time_s": 10.0, "tokens_per_s": 640.0})
-        summary.update({"val/bpb": val, "test/bpb": test, "val/word_ppl": 100.0, "val/bpb@1x": val})
-        summary.update({"val/bpb@2x": None if rung == "v1_transformer" else val + 0.1, "val/bpb@4x": None})
-        summary.update({"val/bpb@8x": None})
+        summary = {"rung": rung, "name": name, "tokenizer": "char", "vocab_size": 284, "params": 1000}
+        summary.update({"steps": steps[-1], "tokens": 6400, "bytes": 6500.0, "wall_time_s": 10.0})
+        summary.update({"tokens_per_s": 640.0, "val/bpb": val, "test/bpb": test, "val/word_ppl": 100.0})
+        summary.update({"val/bpb@1x": val, "val/bpb@2x": None if rung == "v1_transformer" else val + 0.1})
+        summary.update({"val/bpb@4x": None, "val/bpb@8x": None})
         (d / "summary.json").write_text(json.dumps(summary))
     return d
+
+
+def section(text: str, heading: str) -> str:
+    return text.split(f"## {heading}\n")[1].split("\n## ")[0]
+
+
+def row(text: str, start: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(start))
+
+
+def build(tmp_path, runs, sweeps) -> str:
+    out = tmp_path / "out"
+    report.main(["--runs", str(runs), "--out", str(out), "--sweeps", str(sweeps)])
+    return (out / "LADDER.md").read_text()
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
-    runs, sweeps = tmp / "runs", tmp / "sweeps"
-    sweeps.mkdir()
-    (sweeps / "positions.yaml").write_text(POSITIONS_YAML)
+    runs = tmp / "runs"
+    sweeps = sweeps_dir(tmp, positions=POSITIONS_YAML, ladder=LADDER_YAML, vocab=VOCAB_YAML)
     make_run(runs, "v0_bigram-default-s1", "v0_bigram", 1, val=3.0, test=2.9)
     make_run(runs, "v0_bigram-default-s2", "v0_bigram", 2, val=3.2, test=3.1)
     make_run(runs, "v1_transformer-default-s1", "v1_transformer", 1, val=2.0, test=2.1)
     make_run(runs, "v1_transformer-default-s2", "v1_transformer", 2, val=2.4, test=2.5)
+    make_run(runs, "ladder-v1_transformer-s1", "v1_transformer", 1, val=1.9, test=1.9)  # replaces v1's default runs
     make_run(runs, "v2_bpe_rope-default-s1", "v2_bpe_rope", 1, partial_tail=True)  # still running
     (runs / "broken").mkdir()
     (runs / "broken" / "config.json").write_text("{not json")
@@ -83,23 +133,25 @@ def test_tables_have_mean_and_sample_sd(built, capsys):
     captured = run_report(argv, capsys)
     text = (out / "LADDER.md").read_text()
     assert "Generated by `python experiments/report.py`" in text
+    assert text.index("## The ladder") < text.index("## Sweep `positions`")  # ladders first
+    ladder = section(text, "The ladder")
     sd = statistics.stdev([3.0, 3.2])
-    v0 = next(line for line in text.splitlines() if line.startswith("| `v0_bigram`"))
-    assert f"3.1000 ± {sd:.4f} (n=2)" in v0 and f"3.0000 ± {sd:.4f}" in v0
+    v0 = row(ladder, "| `v0_bigram`")
+    assert f"3.1000 ± {sd:.4f} (n=2)" in v0 and f"3.0000 ± {sd:.4f}" in v0 and "`v0_bigram-default-*`" in v0
     assert "a character bigram, a table of next-character logits" in v0  # the idea, from the docstring
-    v1 = next(line for line in text.splitlines() if line.startswith("| `v1_transformer`"))
-    assert f"2.2000 ± {statistics.stdev([2.0, 2.4]):.4f} (n=2)" in v1
+    v1 = row(ladder, "| `v1_transformer`")  # a ladder run replaces the default runs, not averaged with them
+    assert "1.9000 (n=1)" in v1 and "`ladder-*`" in v1
     # the positions sweep: one row per rung, seeds pooled, n/a where the model cannot run longer
-    sweep = text.split("## Sweep `positions`")[1].split("##")[0]
-    v1_row = next(line for line in sweep.splitlines() if line.startswith("| v1_transformer"))
+    sweep = section(text, "Sweep `positions`")
+    v1_row = row(sweep, "| v1_transformer")
     assert "1.5000 (n=1)" in v1_row and "±" not in v1_row and "n/a" in v1_row
-    v2_row = next(line for line in sweep.splitlines() if line.startswith("| v2_bpe_rope"))
+    v2_row = row(sweep, "| v2_bpe_rope")
     assert f"1.5000 ± {statistics.stdev([1.4, 1.6]):.4f} (n=2)" in v2_row and "1.6000 ±" in v2_row  # @2x
     # rung against rung, paired by seed: only seed 1 has both (v2 1.4 - v1 1.5)
     assert "| v2_bpe_rope − v1_transformer | -0.1000 | 1 |" in sweep.split("Paired by seed")[1]
     # unfinished: listed with its progress, never averaged; the half-written last line is tolerated
     assert "- `v2_bpe_rope-default-s1` (v2_bpe_rope): step 200 of 200" in text
-    assert "`v2_bpe_rope`" in text.split("No finished reference run yet:")[1]
+    assert "`v2_bpe_rope`" in ladder.split("No finished reference run yet:")[1]  # a rung of ladder.yaml
     assert "broken" in captured.err and "skipping corrupt run folder" in captured.err
     assert "broken" not in text
 
@@ -110,9 +162,9 @@ def test_plots_where_data_exists(built, capsys):
     for name in ("bpb_vs_bytes.png", "bpb_vs_context.png"):
         data = (out / "plots" / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 1000
-    for name in ("bpb_vs_vocab.png", "lr_sweep.png"):
-        assert not (out / "plots" / name).exists()
-        assert f"skipped {name}: no data yet" in captured.out
+    assert not (out / "plots" / "bpb_vs_vocab.png").exists()  # declared by vocab.yaml, which has no runs
+    assert "skipped bpb_vs_vocab.png: no data yet" in captured.out
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["bpb_vs_bytes.png", "bpb_vs_context.png"]
 
 
 def test_rerun_is_byte_identical(built, capsys):
@@ -124,34 +176,27 @@ def test_rerun_is_byte_identical(built, capsys):
     assert first == second
 
 
-def test_ladder_runs_replace_default_runs_and_sweeps_without_a_file(tmp_path, capsys):
+def test_sweeps_without_a_file_and_a_sweep_whose_name_is_not_its_file(tmp_path):
     runs = tmp_path / "runs"
-    make_run(runs, "v0_bigram-default-s1", "v0_bigram", 1, val=3.0, test=3.0)
-    make_run(runs, "ladder-v0_bigram-s1", "v0_bigram", 1, val=2.5, test=2.5)
     for lr, seed, val in [(0.01, 1, 2.0), (0.01, 2, 2.2), (0.1, 1, 1.8)]:
         make_run(runs, f"lr-v0_bigram-lr={lr}-s{seed}", "v0_bigram", seed, val=val, test=val, extra={"lr": lr})
-    for vocab, rung in [(500, "v2_bpe_rope"), (2000, "v2_bpe_rope"), (500, "v3_alibi")]:
-        extra = {"vocab": vocab, "vocab_size": vocab}
-        make_run(runs, f"vocab-{rung}-v{vocab}-s1", rung, 1, val=vocab / 1000, test=1.0, extra=extra)
-    long_run = make_run(runs, "long-v4_scaffold_bpe", "v4_scaffold_bpe", 1, val=1.25, test=1.2)  # one setting
-    alone = tmp_path / "alone.png"  # the long run is drawn on the bytes plot even with no reference run
-    assert report.plot_bpb_vs_bytes({}, alone, [report.load_run(long_run)]) and alone.read_bytes()[:4] == b"\x89PNG"
-    out = tmp_path / "out"
-    report.main(["--runs", str(runs), "--out", str(out), "--sweeps", str(tmp_path / "none")])
-    text = (out / "LADDER.md").read_text()
-    long = text.split("## Sweep `long`")[1].split("##")[0]
+    for lr in (0.01, 0.1):
+        make_run(runs, f"lr3000-v0_bigram-lr={lr}", "v0_bigram", 1, val=2.0, test=2.0, extra={"lr": lr})
+    long_yaml = f"name: long\n{HEAD}parameters:\n  rung: {{value: v4_scaffold_bpe}}\n#| columns: [bytes, context]\n"
+    confirm_yaml = f"name: lr3000\n{HEAD}parameters:\n  lr: {{values: [0.01, 0.1]}}\n"
+    make_run(runs, "long-v4_scaffold_bpe", "v4_scaffold_bpe", 1, val=1.25, test=1.2)  # one setting
+    text = build(tmp_path, runs, sweeps_dir(tmp_path, long=long_yaml, lr_confirm=confirm_yaml))
+    long = section(text, "Sweep `long`")
     assert "| rung | params | steps | bytes seen |" in long and "@8x ctx |" in long
     assert "| v4_scaffold_bpe | 1,000 | 200 | 6.5k |" in long and "| 1.2500 (n=1) | 1.2000 | 1.2500 | 1.3500 |" in long
-    row = next(line for line in text.splitlines() if line.startswith("| `v0_bigram`"))
-    assert "2.5000 (n=1)" in row and "`ladder-*`" in row
     # no sweep file: the sweep is found by its name prefix and the varying setting from the configs
-    sweep = text.split("## Sweep `lr`")[1]
+    sweep = section(text, "Sweep `lr`")
+    assert "a sweep whose file is not in the sweeps folder" in sweep
     assert "| lr |" in sweep and "| 0.01 |" in sweep and f"2.1000 ± {statistics.stdev([2.0, 2.2]):.4f} (n=2)" in sweep
-    vocab = text.split("## Sweep `vocab`")[1].split("##")[0]
-    assert "| rung | vocab |" in vocab and "| v3_alibi | 500 |" in vocab
-    for name in ("lr_sweep.png", "bpb_vs_vocab.png"):
-        assert (out / "plots" / name).read_bytes().startswith(b"\x89PNG")
-    assert report.budget_of([report.load_run(runs / "vocab-v2_bpe_rope-v500-s1")]) == "200 steps each"
+    # lr_confirm.yaml names its runs lr3000-*: the heading is the file, and the text says the prefix
+    confirm = section(text, "Sweep `lr_confirm`")
+    assert "2 finished runs (`lr3000-*`) of `python experiments/sweep.py" in confirm and "lr_confirm.yaml`" in confirm
+    assert "## Sweep `lr3000`" not in text
 
 
 def test_bytes_come_from_the_last_train_record_at_or_before_the_eval(tmp_path):
@@ -159,7 +204,10 @@ def test_bytes_come_from_the_last_train_record_at_or_before_the_eval(tmp_path):
     records = [{"step": 0, "val/bpb": 5.0}, {"step": 10, "bytes": 100.0}, {"step": 15, "val/bpb": 4.0}]
     records += [{"step": 20, "bytes": 200.0}, {"step": 20, "val/bpb": 3.0}]
     (d / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in records))
-    assert report.bpb_curve(report.load_run(d)) == [(0, 0.0, 5.0), (15, 100.0, 4.0), (20, 200.0, 3.0)]
+    run = report.load_runs(tmp_path)[0]
+    assert report_plots.bpb_curve(run) == [(0, 0.0, 5.0), (15, 100.0, 4.0), (20, 200.0, 3.0)]
+    alone = tmp_path / "alone.png"  # dashed runs are drawn even with no reference run
+    assert report_plots.plot_bytes([], alone, [run]) and alone.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
@@ -176,30 +224,199 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         report.main(["--bogus"])
 
 
-def test_lr_lines_split_by_step_budget_and_take_the_default_run_as_baseline(tmp_path):
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        ("#| tabel: ladder", "`#| tabel: ladder` is not a valid report setting"),
+        ("#| columns: [bytes, speed]", "`#| columns: ['bytes', 'speed']` is not a valid"),
+        ("#| table: ablation", "an ablation needs `#| baseline"),
+        ("#| plots:\n#|   - {file: a.png}", "every plot needs a `file`"),
+        ("#| plots:\n#|   - {file: a.png, kind: line}", "a line plot needs `x`"),
+        ("#| plots: [{file: a.png, kind: pie}]", "plot setting `kind: pie` is not valid"),
+        ("#| table: [ladder", "report lines are not valid YAML"),
+    ],
+)
+def test_a_bad_report_block_is_one_clear_line(tmp_path, block, message):
+    runs = tmp_path / "runs"
+    make_run(runs, "x-v0_bigram", "v0_bigram", 1, val=3.0, test=3.0)
+    sweeps = sweeps_dir(tmp_path, x=f"name: x\n{HEAD}parameters:\n  seed: {{value: 1}}\n{block}\n")
+    with pytest.raises(report.LadderError, match=re.escape(message)) as e:
+        build(tmp_path, runs, sweeps)
+    assert "x.yaml" in str(e.value) or "a.png" in str(e.value)
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_two_sweeps_in_one_plot_must_agree(tmp_path):
+    runs = tmp_path / "runs"
+    make_run(runs, "a-v0_bigram", "v0_bigram", 1, val=3.0, test=3.0)
+    a = f"name: a\n{HEAD}parameters:\n  lr: {{value: 0.1}}\n#| plots: [{{file: p.png, kind: line, x: lr}}]\n"
+    b = f"name: b\n{HEAD}parameters:\n  lr: {{value: 0.1}}\n#| plots: [{{file: p.png, kind: line, x: wd}}]\n"
+    with pytest.raises(report.LadderError, match="disagree on `x`"):
+        build(tmp_path, runs, sweeps_dir(tmp_path, a=a, b=b))
+
+
+def test_committed_sweep_files_stay_valid_wandb_sweeps():
+    """The report's settings live in `#|` comments because wandb's sweep schema (wandb/sweeps,
+    config/schema.json) has `additionalProperties: false` at the top level: these are its keys."""
+    wandb_keys = {"apiVersion", "kind", "controller", "description", "program", "job", "image_uri", "entity"}
+    wandb_keys |= {"project", "method", "command", "name", "run_cap", "metric", "metrics", "scheduler"}
+    wandb_keys |= {"early_terminate", "parameters"}
+    files = sorted((ROOT / "experiments").glob("*.yaml"))
+    for path in files:
+        assert set(yaml.safe_load(path.read_text())) <= wandb_keys, path.name
+    sweeps = report.load_sweeps(ROOT / "experiments")  # every `#|` block parses and checks
+    assert len(sweeps) == len(files)
+
+
+# --- the shapes issue 18 adds: a ladder by steps, an ablation, several lr flags
+
+
+def test_ladder_by_steps_names_its_calibration_and_any_rung(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    steps = {"v0_bigram": 900, "v5_modern": 300, "v6_muon": 250, "v10_future": 100}
+    for rung, n in steps.items():
+        for seed in (1, 2):
+            make_run(runs, f"steps-{rung}-s{seed}", rung, seed, val=2.0 + seed / 10, test=2.0, steps=(n // 2, n))
+    calibration = "results/bench/not_there.md"
+    steps_yaml = f"""name: steps
+{HEAD}parameters:
+  seed: {{values: [1, 2]}}
+  rung: {{values: [v0_bigram, v5_modern, v6_muon, v7_next, v10_future]}}
+#| title: The ladder by steps
+#| table: ladder
+#| calibration: {calibration}
+#| plots: [{{file: steps_bytes.png, kind: bytes}}]
+"""
+    text = build(tmp_path, runs, sweeps_dir(tmp_path, steps=steps_yaml))
+    ladder = section(text, "The ladder by steps")
+    assert f"the calibration run `{calibration}` (that file is missing)" in ladder
+    rows = [line for line in ladder.splitlines() if line.startswith("| `v")]
+    assert [r.split(" | ")[0] for r in rows] == ["| `v0_bigram`", "| `v5_modern`", "| `v6_muon`", "| `v10_future`"]
+    for r, (rung, n) in zip(rows, steps.items()):
+        assert f"| {n} |" in r and "`steps-*`" in r, rung  # its own step count, its runs
+    assert "No finished reference run yet: `v7_next`." in ladder  # a rung of the sweep file, not of the disk
+    assert (tmp_path / "out" / "plots" / "steps_bytes.png").read_bytes().startswith(b"\x89PNG")
+    capsys.readouterr()
+    found = ROOT / "experiments" / "report.py"  # any file that exists: no missing-file note
+    sweeps = sweeps_dir(tmp_path, steps=steps_yaml.replace(calibration, "experiments/report.py"))
+    assert "(that file is missing)" not in build(tmp_path, runs, sweeps) and found.is_file()
+
+
+ABLATION_YAML = f"""name: ablation
+{HEAD}parameters:
+  rung: {{value: v5_modern}}
+  seed: {{values: [1, 2, 3]}}
+  max_steps: {{value: 200}}
+#| table: ablation
+#| baseline: {{norm: rmsnorm, qk_norm: true, mlp: relu2, zero_init: true}}
+"""
+
+
+def test_ablation_pairs_each_variant_with_the_baseline_by_seed(tmp_path):
+    runs = tmp_path / "runs"
+    base = {"norm": "rmsnorm", "qk_norm": True, "mlp": "relu2", "zero_init": True, "tie_head": False}
+    base_val = {1: 1.50, 2: 1.56, 3: 1.47}  # seed-to-seed spread much larger than the effects
+    variants = {  # name: (flag overrides, val bpb minus the baseline's at each seed)
+        "base": ({}, {1: 0.0, 2: 0.0, 3: 0.0}),
+        "layernorm": ({"norm": "layernorm"}, {1: 0.011, 2: 0.014, 3: 0.012}),
+        "no_qk_norm": ({"qk_norm": False}, {1: 0.020, 2: 0.025, 3: 0.018}),
+        "gelu": ({"mlp": "gelu"}, {1: -0.004, 2: 0.001, 3: -0.006}),  # better: stays, reads negative
+        "swiglu": ({"mlp": "swiglu"}, {1: 0.003, 3: 0.009}),  # seed 2 not finished: paired over 1 and 3
+        "no_zero_init": ({"zero_init": False}, {1: 0.002, 2: 0.002, 3: 0.008}),
+    }
+    for name, (flags, deltas) in variants.items():
+        for seed, d in deltas.items():
+            val = base_val[seed] + d
+            extra = base | flags | {"params": 1000}
+            make_run(runs, f"ablation-v5_modern-{name}-s{seed}", "v5_modern", seed, val=val, test=val, extra=extra)
+    table = section(build(tmp_path, runs, sweeps_dir(tmp_path, ablation=ABLATION_YAML)), "Sweep `ablation`")
+    assert "| variant | params | steps | val bpb | Δ val bpb vs baseline (paired) | seeds paired | test bpb |" in table
+    lines = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| variant")]
+    assert lines[0].startswith("| baseline (norm=rmsnorm, qk_norm=true, mlp=relu2, zero_init=true) |")
+    assert len(lines) == len(variants)  # every variant, better or worse
+    labels = {"layernorm": "norm=layernorm", "no_qk_norm": "qk_norm=false", "gelu": "mlp=gelu"}
+    labels |= {"swiglu": "mlp=swiglu", "no_zero_init": "zero_init=false"}
+    for name, label in labels.items():
+        deltas = variants[name][1]
+        vals = [base_val[s] + d for s, d in deltas.items()]
+        line = row(table, f"| {label} |")
+        assert f"| {statistics.fmean(vals):.4f} ± {statistics.stdev(vals):.4f} (n={len(vals)}) |" in line
+        paired = list(deltas.values())  # the paired difference is the effect itself, free of the seed spread
+        sign = "+" if statistics.fmean(paired) >= 0 else "-"
+        m = f"{sign}{abs(statistics.fmean(paired)):.4f} ± {statistics.stdev(paired):.4f}"
+        assert f"| {m} | {len(paired)} |" in line, (name, line)
+    assert "| -0.0030 ± 0.0036 | 3 |" in row(table, "| mlp=gelu |")  # by hand: mean(-4, 1, -6)e-3, sd 3.61e-3
+
+
+def test_ablation_without_its_baseline_yet_says_so(tmp_path):
+    runs = tmp_path / "runs"
+    extra = {"norm": "layernorm", "qk_norm": True, "mlp": "relu2", "zero_init": True}
+    make_run(runs, "ablation-v5_modern-layernorm-s1", "v5_modern", 1, val=1.6, test=1.6, extra=extra)
+    make_run(
+        runs,
+        "ablation-v5_modern-gelu-s1",
+        "v5_modern",
+        1,
+        val=1.6,
+        test=1.6,
+        extra=extra | {"norm": "rmsnorm", "mlp": "gelu"},
+    )
+    table = section(build(tmp_path, runs, sweeps_dir(tmp_path, ablation=ABLATION_YAML)), "Sweep `ablation`")
+    assert "has no finished run yet, so there is no Δ" in table
+    assert "| norm=layernorm, mlp=relu2 | 1,000 | 200 | 1.6000 (n=1) | n/a | 0 |" in table
+
+
+def test_lr_sweep_over_several_lr_flags(tmp_path):
+    runs = tmp_path / "runs"
+    vals = {}
+    for muon_lr in (0.01, 0.02, 0.04):
+        for emb_lr in (0.01, 0.03):
+            vals[muon_lr, emb_lr] = 1.5 + abs(muon_lr - 0.02) + emb_lr
+            extra = {"lr": 0.003, "muon_lr": muon_lr, "emb_lr": emb_lr}
+            name = f"lr_v6-v6_muon-muon_lr={muon_lr}-emb_lr={emb_lr}"
+            make_run(runs, name, "v6_muon", 1, val=vals[muon_lr, emb_lr], test=1.5, extra=extra)
+    lr_yaml = f"""name: lr_v6
+{HEAD}parameters:
+  rung: {{value: v6_muon}}
+  lr: {{value: 0.003}}
+  muon_lr: {{values: [0.01, 0.02, 0.04]}}
+  emb_lr: {{values: [0.01, 0.03]}}
+#| plots: [{{file: lr_v6.png, kind: line, x: muon_lr, title: val bpb vs Muon's learning rate}}]
+"""
+    text = build(tmp_path, runs, sweeps_dir(tmp_path, lr_v6=lr_yaml))
+    table = section(text, "Sweep `lr_v6`")
+    assert "| muon_lr | emb_lr | params |" in table  # the lr flags that vary, in the file's order; lr is fixed
+    for (muon_lr, emb_lr), val in vals.items():
+        assert f"| {muon_lr:g} | {emb_lr:g} | 1,000 | 200 | 1.016 | {val:.4f} (n=1) |" in table
+    assert (tmp_path / "out" / "plots" / "lr_v6.png").read_bytes().startswith(b"\x89PNG")
+    # one line per value of the other lr flag, labelled by its flag
+    loaded = report.load_runs(runs)
+    keys, lines = report_plots.lines_of(loaded, ["rung", "lr", "muon_lr", "emb_lr"], None, {"muon_lr"})
+    assert keys == ["rung", "emb_lr"] and [g for g, _ in lines] == [("v6_muon", 0.01), ("v6_muon", 0.03)]
+    assert [report_plots.show(k, v) for k, v in zip(keys, lines[1][0])] == ["v6_muon", "emb_lr=0.03"]
+
+
+def test_line_plot_takes_default_runs_as_baseline_at_the_same_budget_and_seed(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     for lr, steps in [(0.003, 100), (0.01, 100), (0.003, 300), (0.01, 300)]:
-        make_run(
-            runs,
-            f"lr-v1_transformer-lr={lr}-{steps}",
-            "v1_transformer",
-            1,
-            val=2.0,
-            test=2.0,
-            steps=(steps,),
-            extra={"lr": lr},
-        )
+        extra = {"lr": lr}
+        make_run(runs, f"lr-v1_transformer-lr={lr}-{steps}", "v1_transformer", 1, 2.0, 2.0, extra, steps=(steps,))
     make_run(runs, "v1_transformer-default-s1", "v1_transformer", 1, val=2.5, test=2.5, steps=(300,))
     make_run(runs, "v1_transformer-default-s2", "v1_transformer", 2, val=2.5, test=2.5, steps=(300,))  # other seed
     make_run(runs, "v2_bpe_rope-default-s1", "v2_bpe_rope", 1, val=2.5, test=2.5, steps=(300,))  # other rung
     loaded = {r.name: r for r in report.load_runs(runs)}
     sweep = [r for name, r in loaded.items() if name.startswith("lr-")]
     anchors = [r for name, r in loaded.items() if "-default-" in name]
-    lines = report.lr_lines(sweep, anchors)
-    assert set(lines) == {("v1_transformer", 100), ("v1_transformer", 300)}
-    assert sorted(r.config["lr"] for r in lines[("v1_transformer", 100)]) == [0.003, 0.01]  # no 300-step baseline
-    long = lines[("v1_transformer", 300)]
-    assert sorted(r.config["lr"] for r in long) == [0.001, 0.003, 0.01]
-    assert "v1_transformer-default-s1" in {r.name for r in long}
-    assert report.plot_lr(sweep, anchors, tmp_path / "lr.png")
+    drawn = {}
+    plot = matplotlib.axes.Axes.plot
+
+    def spy(ax, xs, ys, *args, label, **kw):  # records each line's x values by its legend label
+        drawn[label] = list(xs)
+        return plot(ax, xs, ys, *args, label=label, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy)
+    spec = {"x": "lr", "title": "lr"}
+    assert report_plots.plot_line(sweep, ["rung", "lr", "max_steps"], tmp_path / "lr.png", spec, anchors)
+    # the 300-step line gains v1's default run (lr 1e-3, seed 1); the 100-step line has no baseline at its budget
+    assert drawn == {"v1_transformer, 100 steps": [0.003, 0.01], "v1_transformer, 300 steps": [0.001, 0.003, 0.01]}
     assert (tmp_path / "lr.png").read_bytes().startswith(b"\x89PNG")
