@@ -8,9 +8,16 @@ a grid) is a plain wandb sweep parameter: `--variant base` adds nothing, `--vari
 qk_norm=false,mlp=gelu` adds `--qk_norm=false --mlp=gelu`.
 
     python experiments/rung.py --rung v5_modern --variant mlp=swiglu
+
+`--calibration FILE` sets `--max_steps` to the rung's step count in a calibration file written by
+benchmarks/calibrate.py (a budget of minutes turned into steps on one machine, then the same steps
+everywhere):
+
+    python experiments/rung.py --rung v6_muon --calibration results/bench/calibration.json
 """
 
 import importlib
+import json
 import sys
 from pathlib import Path
 
@@ -30,10 +37,23 @@ def variant_flags(variant: str | None) -> list[str]:
     return [f"--{p}" for p in pairs]
 
 
+def calibrated_steps(path: str, rung: str | None) -> int:
+    """The step count of `rung` in a calibration file (benchmarks/calibrate.py --out)."""
+    try:
+        rows = json.loads((ROOT / path).read_text())["rungs"]
+    except FileNotFoundError:
+        raise LadderError(f"--calibration {path} does not exist; run benchmarks/calibrate.py --out first") from None
+    except (ValueError, KeyError, TypeError):
+        raise LadderError(f"--calibration {path} is not a calibration file (benchmarks/calibrate.py --out)") from None
+    if rung not in rows:
+        raise LadderError(f"--calibration {path} has no figure for {rung}; rerun benchmarks/calibrate.py")
+    return rows[rung]["steps"]
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     rungs = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
-    picked, rest = {"rung": None, "variant": "base"}, []
+    picked, rest = {"rung": None, "variant": "base", "calibration": None}, []
     it = iter(argv)
     for arg in it:
         name = arg[2:].split("=", 1)[0] if arg.startswith("--") else None
@@ -50,6 +70,8 @@ def main(argv=None):
         return None
     if rung not in rungs:
         raise LadderError(f"--rung must be one of {', '.join(rungs)} (got {rung!r})")
+    if picked["calibration"]:
+        rest.append(f"--max_steps={calibrated_steps(picked['calibration'], rung)}")
     return importlib.import_module(rung).main(rest)
 
 

@@ -1,0 +1,133 @@
+"""Calibrate a wall-clock budget into steps: every rung's time per training step, side by side.
+
+A budget that must mean the same on every machine is a step count (DESIGN.md, "Budgets and
+records"). This script times every rung's training step with the ladder's own loop, on WikiText-2
+at each rung's default settings, in interleaved rounds (v0, v1, ..., v6, then again), so a machine
+that slows down or speeds up during the sitting affects every rung alike. It then converts a budget
+of minutes into a step count per rung: steps = minutes * 60 / (seconds per step). The ladder sweep
+(experiments/ladder_steps.yaml) runs by those steps on any machine; the table names this file.
+
+Only training steps are timed (periodic evaluation, sampling and checkpoints are switched off):
+at the default eval interval they add about 3% (results/bench/train.md, "Loop overhead"), so a
+calibrated "10 minutes" is 10 minutes of training steps. Extra rows time variants that a result
+needs (v6 with AdamW instead of Muon: what a Muon step costs). Run it on a quiet machine:
+
+    python benchmarks/calibrate.py --minutes 10 --out results/bench/calibration
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import tempfile
+import time
+from dataclasses import fields
+from datetime import date
+from pathlib import Path
+from statistics import mean, stdev
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import importlib  # noqa: E402
+
+from benchmarks.bench_train import machine  # noqa: E402
+from common.errors import LadderError, run_cli  # noqa: E402
+
+RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
+EXTRA = {"v6_muon --muon false": ("v6_muon", {"muon": "false"})}  # label -> (rung, flags)
+WINDOW = 10  # steps per timed window (the loop's --log_interval)
+
+
+def time_steps(rung: str, flags: dict, steps: int, tmp: Path) -> list[float]:
+    """Seconds per step of `rung` in the ladder's loop, one figure per window of WINDOW steps;
+    the first window (start-up, first allocations) is dropped."""
+    module = importlib.import_module(rung)
+    names = {f.name for f in fields(module.Config)}
+    name = f"cal-{rung}-{time.time_ns()}"
+    args = (
+        dict(
+            max_steps=steps + WINDOW,
+            eval_interval=10**9,
+            sample_tokens=0,
+            log_interval=WINDOW,
+            wandb="disabled",
+            out_dir=tmp / "runs",
+            ckpt_dir=tmp / "ckpt",
+            name=name,
+            cache_dir=ROOT / ".cache",
+        )
+        | flags
+    )
+    argv = [f"--{k}={v}" for k, v in args.items() if k in names]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        module.main(argv)
+    cfg = module.Config()  # the default shape, which every timed run keeps
+    tokens_per_step = cfg.batch_size * cfg.block_size * cfg.grad_accum
+    records = [json.loads(line) for line in (tmp / "runs" / name / "metrics.jsonl").read_text().splitlines()]
+    tps = [r["tokens_per_s"] for r in records if "tokens_per_s" in r and r["step"] > WINDOW]
+    return [tokens_per_step / t for t in tps]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=10.0, help="the budget to convert into steps per rung")
+    ap.add_argument("--steps", type=int, default=50, help="timed steps per rung per round (after a warm-up window)")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds over all rungs")
+    ap.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
+    args = ap.parse_args(argv)
+    if args.steps < WINDOW or args.rounds < 1 or args.minutes <= 0:
+        raise LadderError(f"--steps must be >= {WINDOW}, --rounds >= 1 and --minutes > 0")
+    configs = {r: (r, {}) for r in RUNGS} | EXTRA
+    per_step = {label: [] for label in configs}
+    print(f"Machine: {machine()}")
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as d:
+        for k in range(args.rounds):
+            for label, (rung, flags) in configs.items():
+                per_step[label] += time_steps(rung, flags, args.steps, Path(d))
+                print(f"  round {k + 1}: {label:24s} {mean(per_step[label]) * 1000:7.1f} ms/step so far", flush=True)
+    rows = {}
+    for label, xs in per_step.items():
+        s = mean(xs)
+        rows[label] = {
+            "s_per_step": s,
+            "sd": stdev(xs) if len(xs) > 1 else 0.0,
+            "windows": len(xs),
+            "steps": int(args.minutes * 60 / s),
+        }
+    command = "python benchmarks/calibrate.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    info = {
+        "date": date.today().isoformat(),
+        "machine": machine(),
+        "command": command.strip(),
+        "minutes": args.minutes,
+        "duration_min": (time.time() - t0) / 60,
+        "rungs": rows,
+    }
+    lines = [
+        f"# Calibration: {args.minutes:g} minutes of training steps per rung\n",
+        f"Date: {info['date']}  \nMachine: {info['machine']}  \nCommand: `{info['command']}`  ",
+        f"{args.rounds} interleaved rounds, {len(next(iter(per_step.values())))} windows of {WINDOW} steps per rung, "
+        f"{info['duration_min']:.1f} minutes in all; WikiText-2, each rung's default settings.\n",
+        f"| rung | ms per step (mean ± sd over windows) | steps in {args.minutes:g} min |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {k} | {v['s_per_step'] * 1000:.1f} ± {v['sd'] * 1000:.1f} | {v['steps']:,} |" for k, v in rows.items()
+    ]
+    if "v6_muon" in rows and "v6_muon --muon false" in rows:
+        ratio = rows["v6_muon"]["s_per_step"] / rows["v6_muon --muon false"]["s_per_step"]
+        lines.append(f"\nA Muon step costs {ratio:.3f}x an AdamW step of the same model (v6 with `--muon false`).")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".md").write_text(text)
+        args.out.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
+        print(f"wrote {args.out.with_suffix('.md')} and .json")
+
+
+if __name__ == "__main__":
+    run_cli(main)
