@@ -20,7 +20,7 @@ MULTS = (1, 2, 4, 8)  # val bpb at these multiples of the training context (summ
 # config keys that never count as a "setting that varies" in a sweep: bookkeeping, or a consequence
 # of other settings (params follows the model, vocab_size follows vocab)
 BOOKKEEPING = {"name", "seed", "git_commit", "out_dir", "ckpt_dir", "cache_dir", "data_dir", "resume", "wandb"}
-BOOKKEEPING |= {"device", "world_size", "params", "vocab_size", "compile", "fused"}
+BOOKKEEPING |= {"device", "world_size", "params", "vocab_size", "compile", "fused", "log_interval"}
 BUDGETS = {"max_steps": "{} steps", "max_minutes": "{} min"}  # how a budget setting reads in a label
 
 

@@ -1,0 +1,154 @@
+"""Build results/RECORDS.md: the CPU speedrun table, "time to reach a target val bpb on WikiText-2
+on a 2-core CPU", one row per record, in the style of the modded-nanogpt world-record table.
+
+A record is a sweep (experiments/record_*.yaml) of one recipe at >= 3 seeds, every run trained with
+`--target_bpb T`: the loop checks the validation prefix at each periodic evaluation and, once it is
+at or below T, the full validation split; the run stops at the first step where the full split
+confirms it (summary.json: `target_step`, and the final full-split `val/bpb` <= T).
+experiments/records.yaml lists the records in order:
+
+    target_bpb: 1.556
+    records:
+      - sweep: record_v4                            # run folders results/runs/record_v4-*
+        date: 2026-12-03
+        calibration: results/bench/calibration.json  # benchmarks/calibrate.py: s/step of every rung
+        change: v4 at its defaults (the best 10-minute rung before v5)
+
+Time to target = steps to target x seconds per step, the seconds from a calibration that timed this
+record's rung and the previous record's side by side in one sitting (a time measured on another
+machine is not comparable). A row is a record only if every seed reached the target and its times
+beat the previous record's (recomputed with the same calibration) with a one-sided Welch t-test at
+p < 0.05; otherwise the row stays in the table, marked, as a negative result.
+
+    python experiments/records.py              # writes results/RECORDS.md
+"""
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import yaml
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from common.errors import LadderError, run_cli  # noqa: E402
+from experiments.report_runs import load_runs  # noqa: E402
+
+P_VALUE = 0.05
+MIN_SEEDS = 3
+
+
+def load_records(path: Path) -> dict:
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise LadderError(f"{path} does not exist; see the docstring of experiments/records.py") from None
+    except yaml.YAMLError as e:
+        raise LadderError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("target_bpb"), float | int):
+        raise LadderError(f"{path} needs `target_bpb: <number>` and a `records:` list")
+    for k, rec in enumerate(spec.get("records") or [], 1):
+        missing = [key for key in ("sweep", "date", "calibration", "change") if key not in rec]
+        if missing:
+            raise LadderError(f"{path}: record {k} lacks {', '.join(missing)}")
+    return spec
+
+
+def seconds_per_step(calibration: str, rung: str) -> float:
+    try:
+        rows = json.loads((ROOT / calibration).read_text())["rungs"]
+        return rows[rung]["s_per_step"]
+    except FileNotFoundError:
+        raise LadderError(f"calibration {calibration} does not exist; run benchmarks/calibrate.py --out") from None
+    except (KeyError, ValueError, TypeError):
+        raise LadderError(
+            f"calibration {calibration} has no s_per_step for {rung}; rerun benchmarks/calibrate.py"
+        ) from None
+
+
+def attempt(runs: list, rec: dict, target: float) -> dict:
+    """One record attempt from its finished runs: steps to target per seed, and whether each
+    seed's full validation split confirmed the target."""
+    mine = [r for r in runs if r.name.startswith(rec["sweep"] + "-") and r.summary is not None]
+    if not mine:
+        raise LadderError(f"record {rec['sweep']}: no finished run folders results/runs/{rec['sweep']}-*")
+    rungs = {r.rung for r in mine}
+    if len(rungs) != 1:
+        raise LadderError(f"record {rec['sweep']}: its runs mix rungs {sorted(rungs)}")
+    steps, failed = [], []
+    for r in sorted(mine, key=lambda r: r.config["seed"]):
+        reached = r.summary.get("target_step")
+        if reached is None or r.summary["val/bpb"] > target:
+            failed.append(r.config["seed"])
+        else:
+            steps.append(reached)
+    commits = sorted({r.config.get("git_commit", "?")[:7] for r in mine})
+    return {
+        "rung": rungs.pop(),
+        "steps": steps,
+        "failed": failed,
+        "val_bpb": statistics.fmean(r.summary["val/bpb"] for r in mine),
+        "commits": commits,
+        "runs": [r.name for r in mine],
+    }
+
+
+def build(spec: dict, runs: list) -> str:
+    target = spec["target_bpb"]
+    lines = [
+        f"# Records: time to val bpb {target} on WikiText-2, 2-core CPU\n",
+        "Built by `python experiments/records.py` from `experiments/records.yaml` and the run folders; "
+        "see its docstring for the rules. Time = steps to target x seconds per step from the row's calibration "
+        f"(all rungs timed side by side in one sitting). A new record must beat the previous one with a one-sided "
+        f"Welch t-test over seeds, p < {P_VALUE}, every seed reaching the target on the full validation split.\n",
+        "| # | date | change | rung | steps to target | s/step | time to target | val bpb at stop | p vs previous | record? | commit | runs |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    previous = None  # (rung, steps) of the standing record
+    for k, rec in enumerate(spec.get("records") or [], 1):
+        a = attempt(runs, rec, target)
+        sps = seconds_per_step(rec["calibration"], a["rung"])
+        times = [s * sps for s in a["steps"]]
+        p, verdict = None, "baseline" if previous is None else "no"
+        if a["failed"]:
+            verdict = f"no: seed {', '.join(map(str, a['failed']))} missed the target"
+        elif len(a["steps"]) < MIN_SEEDS:
+            verdict = f"no: {len(a['steps'])} seeds, {MIN_SEEDS} needed"
+        elif previous is not None:
+            before = [s * seconds_per_step(rec["calibration"], previous[0]) for s in previous[1]]
+            p = stats.ttest_ind(times, before, equal_var=False, alternative="less").pvalue
+            verdict = "**yes**" if p < P_VALUE else "no: not significant"
+        if verdict in ("baseline", "**yes**"):
+            previous = (a["rung"], a["steps"])
+        steps = (
+            f"{statistics.fmean(a['steps']):.0f} ± {statistics.stdev(a['steps']):.0f}" if len(a["steps"]) > 1 else "n/a"
+        )
+        minutes = (
+            f"{statistics.fmean(times) / 60:.2f} ± {statistics.stdev(times) / 60:.2f} min" if len(times) > 1 else "n/a"
+        )
+        lines.append(
+            f"| {k} | {rec['date']} | {rec['change']} | {a['rung']} | {steps} (n={len(a['steps'])}) | {sps:.3f} "
+            f"([cal]({rec['calibration']})) | {minutes} | {a['val_bpb']:.4f} | {'' if p is None else f'{p:.3g}'} | "
+            f"{verdict} | {', '.join(a['commits'])} | `results/runs/{rec['sweep']}-*` ({len(a['runs'])}) |"
+        )
+    lines.append("\nRerun a row: `python experiments/sweep.py experiments/<sweep>.yaml`, then this script.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--records", type=Path, default=ROOT / "experiments" / "records.yaml")
+    ap.add_argument("--runs", type=Path, default=ROOT / "results" / "runs")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "RECORDS.md")
+    args = ap.parse_args(argv)
+    text = build(load_records(args.records), load_runs(args.runs))
+    args.out.write_text(text)
+    print(text + f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    run_cli(main)
