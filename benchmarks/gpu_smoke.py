@@ -1,0 +1,122 @@
+"""GPU smoke test: one rung for a few hundred steps on a CUDA GPU, bf16 autocast, torch.compile off
+and on; prints tokens/s and model FLOPs utilisation against a bf16 matmul peak measured in the same
+run. The CUDA paths of the ladder (bf16 autocast, TF32, fused AdamW, pinned memory) run here and
+nowhere else in this project's CI, which has no GPU.
+
+    python benchmarks/gpu_smoke.py --out results/bench/gpu_smoke.md            # on the GPU machine
+    python benchmarks/gpu_smoke.py --device cpu --steps 20 --rung v2_bpe_rope  # the same code on a CPU
+
+Each configuration trains the rung's default model at a GPU-sized batch (--batch_size) on
+WikiText-2 and reads the steady-state tokens/s from the loop's own records (the first --log_interval
+window, with compilation and warm-up, is dropped); the final bpb is printed so a broken
+precision path shows up as a bad loss, not only as a speed.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import importlib  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+from benchmarks.bench_train import machine  # noqa: E402
+from common.errors import LadderError, run_cli  # noqa: E402
+
+
+def matmul_peak(device: str, dtype, n: int = 4096, seconds: float = 3.0) -> float:
+    """Best matmul FLOP/s over a few seconds (2 n^3 FLOPs per product)."""
+    if device == "cpu":
+        n = 1024
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    best, t_end = 0.0, time.time() + seconds
+    while time.time() < t_end:
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = max(best, 10 * 2 * n**3 / (time.perf_counter() - t0))
+    return best
+
+
+def flops_per_token(module, cfg, vocab: int) -> float:
+    """6 x matmul weights + 12 x layers x context x width (as benchmarks/model_size.py)."""
+    with torch.device("meta"):
+        model = module.Model(cfg, vocab)
+    matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
+    return 6 * matmul + 12 * getattr(cfg, "n_layer", 0) * cfg.block_size * getattr(cfg, "n_embd", 0)
+
+
+def run(rung: str, device: str, compile_: bool, steps: int, batch: int, window: int, tmp: Path) -> dict:
+    module = importlib.import_module(rung)
+    name = f"gpu-{rung}-{int(compile_)}-{time.time_ns()}"
+    args = dict(
+        device=device, compile=compile_, max_steps=steps, batch_size=batch, log_interval=window,
+        eval_interval=10**9, sample_tokens=0, warmup_steps=min(100, steps // 4), wandb="disabled",
+        out_dir=tmp / "runs", ckpt_dir=tmp / "ckpt", name=name, cache_dir=ROOT / ".cache",
+    )  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        summary = module.main([f"--{k}={v}" for k, v in args.items()])
+    records = [json.loads(x) for x in (tmp / "runs" / name / "metrics.jsonl").read_text().splitlines()]
+    tps = [r["tokens_per_s"] for r in records if "tokens_per_s" in r and r["step"] > window]
+    cfg = module.Config(batch_size=batch)
+    return {
+        "tokens_per_s": sum(tps) / len(tps) if tps else summary["tokens_per_s"],
+        "flops_per_token": flops_per_token(module, cfg, summary["vocab_size"]),
+        "val_bpb": summary["val/bpb"],
+        "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else float("nan"),
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rung", default="v5_modern")
+    ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--batch_size", type=int, default=256, help="sequences per step (the ladder's default is 32)")
+    ap.add_argument("--log_interval", type=int, default=50, help="steps per tokens/s window")
+    ap.add_argument("--out", type=Path, help="also write the figures as markdown here")
+    args = ap.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise LadderError("no CUDA GPU is visible; run this on a GPU machine, or pass --device cpu for a dry run")
+    if args.steps <= args.log_interval:
+        raise LadderError("--steps must be larger than --log_interval (the first window is dropped)")
+    dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
+    peak = matmul_peak(args.device, dtype)
+    gpu = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
+    lines = [
+        f"# GPU smoke test: {args.rung}, {args.steps} steps, batch {args.batch_size} x 128\n",
+        f"Machine: {machine()}; device {gpu}  \nCommand: `python benchmarks/gpu_smoke.py {' '.join(argv or sys.argv[1:])}`  ",
+        f"{'bf16' if args.device == 'cuda' else 'fp32'} matmul peak measured in this run: {peak / 1e12:.1f} TFLOP/s\n",
+        "| compile | tokens/s | MFU | val bpb | peak memory |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    with tempfile.TemporaryDirectory() as d:
+        for compile_ in (False, True):
+            r = run(args.rung, args.device, compile_, args.steps, args.batch_size, args.log_interval, Path(d))
+            mfu = r["tokens_per_s"] * r["flops_per_token"] / peak
+            lines.append(
+                f"| {compile_} | {r['tokens_per_s']:,.0f} | {mfu:.1%} | {r['val_bpb']:.4f} | {r['peak_mem_gib']:.2f} GiB |"
+            )
+            print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    run_cli(main)
