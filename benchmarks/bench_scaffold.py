@@ -11,13 +11,12 @@ Run:  python benchmarks/bench_scaffold.py --data wikitext-2 --out results/bench/
 
 import argparse
 import os
-import platform
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_tokenizer import best_of  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from bench_tokenizer import best_of, machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer  # noqa: E402
 from common.corpus import load_corpus  # noqa: E402
@@ -82,8 +81,7 @@ def main(argv=None) -> None:
         "",
         f"Command: `{cmd.strip()}`",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}. Load average before the run: {load:.2f}; the machine is shared with "
+        f"Machine: {machine()}. Load average before the run: {load:.2f}; the machine is shared with "
         f"training runs, so times are the best of {args.repeats} and still noisy.",
         f"Data: {corpus.name} train {len(corpus.train.encode()) / 1e6:.2f} MB, valid "
         f"{len(corpus.valid.encode()) / 1e6:.2f} MB; alphabet: {args.alphabet}.",

@@ -13,6 +13,7 @@ import difflib
 import sys
 from dataclasses import MISSING, dataclass, field, fields
 
+from bpe_tokenizer import KINDS
 from common.errors import LadderError
 
 
@@ -30,11 +31,8 @@ class TrainConfig:
     data_dir: str = setting(
         "", "folder holding the named corpora (default: $LADDER_DATA_DIR, then Hugging Face)", group="data"
     )
-    tokenizer: str = setting(
-        "char",
-        "char | bpe (byte-level BPE) | bpe-english (printable-ASCII BPE + unk) | bpe-scaffold (Scaffold-BPE, English)",
-        choices=("char", "bpe", "bpe-english", "bpe-scaffold"),
-        group="data",
+    tokenizer: str = setting(  # the kinds are bpe_tokenizer.py's; a rung's Config names its own
+        "char", "; ".join(f"{name}: {what}" for name, (what, _) in KINDS.items()), choices=tuple(KINDS), group="data"
     )
     vocab: int = setting(0, "BPE vocabulary size (ignored for char, whose alphabet comes from the data)", group="data")
     cache_dir: str = setting(".cache", "where trained tokenizers and token ids are cached", group="data")

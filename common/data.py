@@ -14,40 +14,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bpe_tokenizer import CharTokenizer, TokenizerError, load_tokenizer, tokenizer_from_dict, train_kind
 from common.corpus import Corpus, load_corpus
 from common.errors import LadderError
 
+__all__ = ["CharTokenizer"]  # re-exported: experiments/count_bigram.py and tests/test_core.py import it from here
+
 # -----------------------------------------------------------------------------
-# the character tokenizer: alphabet of the training split plus one unknown symbol
-
-
-class CharTokenizer:
-    """Characters of the training split, sorted, then one unknown id for anything else."""
-
-    UNK = "\ufffd"  # what an unknown id decodes to
-
-    def __init__(self, chars: str):
-        self.chars = chars
-        self.stoi = {c: i for i, c in enumerate(chars)}
-        self.unk_id = len(chars)
-        self.vocab_size = len(chars) + 1
-
-    @classmethod
-    def train(cls, text: str) -> "CharTokenizer":
-        return cls("".join(sorted(set(text))))
-
-    def encode(self, text: str) -> list[int]:
-        unk, stoi = self.unk_id, self.stoi
-        return [stoi.get(c, unk) for c in text]
-
-    def decode(self, ids) -> str:
-        return "".join(self.chars[i] if i < self.unk_id else self.UNK for i in ids)
-
-    def token_bytes(self, i: int) -> bytes:
-        return self.chars[i].encode() if i < self.unk_id else b""
-
-    def to_dict(self) -> dict:
-        return {"format": "llm-ladder-char", "version": 1, "chars": self.chars}
+# the tokenizer a rung names: bpe_tokenizer.py owns the kinds (its KINDS); this only caches them
 
 
 def tokenizer_json(tok) -> str:
@@ -57,13 +31,12 @@ def tokenizer_json(tok) -> str:
 
 def tokenizer_from_json(text: str):
     """Rebuild a tokenizer saved in a checkpoint (JSON only: nothing executes)."""
-    obj = json.loads(text)
-    if obj.get("format") == "llm-ladder-char":
-        return CharTokenizer(obj["chars"])
-    from bpe_tokenizer import Tokenizer, TokenizerError
-
     try:
-        return Tokenizer.from_dict(obj, "the checkpoint's tokenizer")
+        obj = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as e:
+        raise LadderError(f"the checkpoint's tokenizer is not valid JSON ({e}): the checkpoint is damaged") from None
+    try:
+        return tokenizer_from_dict(obj, "the checkpoint's tokenizer")
     except TokenizerError as e:
         raise LadderError(f"{e}; the checkpoint was written by another version of the ladder") from None
 
@@ -81,29 +54,18 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 
 def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str):
-    """The tokenizer `kind` trained on the corpus' training split (cached for BPE)."""
-    if kind == "char":
-        return CharTokenizer.train(corpus.train)
-    from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer, TokenizerError
-
-    alphabet = {"bpe": None, "bpe-english": ENGLISH_ALPHABET, "bpe-scaffold": ENGLISH_ALPHABET}[kind]
-    options = {"scaffold": True} if kind == "bpe-scaffold" else {}
+    """The tokenizer named `kind` trained on the corpus' training split, cached on disk."""
     path = Path(cache_dir) / "tokenizers" / f"{corpus.name}-{_sha(corpus.train)}-{kind}-{vocab}.json"
     if path.is_file():
         try:
-            return Tokenizer.load(path)
+            return load_tokenizer(path)
         except TokenizerError:
             print(f"ignoring unreadable cached tokenizer {path}; retraining")
-    minimum = 256 if alphabet is None else len(set(alphabet)) + 1  # base symbols (+ unk)
-    if vocab < minimum:
-        raise LadderError(f"--vocab {vocab} is smaller than the {kind} alphabet; use at least {minimum}")
-    print(f"training a {kind} tokenizer (vocab {vocab}) on the {corpus.name} training split (cached for next time)")
     try:
-        tok = Tokenizer.train(corpus.train, vocab_size=vocab, alphabet=alphabet, **options)
+        tok = train_kind(kind, corpus.train, vocab, f"the {corpus.name} training split (cached for next time)")
+        tok.save(path)
     except TokenizerError as e:
-        raise LadderError(f"--vocab {vocab}: {e}") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tok.save(path)
+        raise LadderError(str(e)) from None
     return tok
 
 

@@ -1,11 +1,19 @@
 """Tests for bpe_tokenizer.py: exact merges and ids, round trips, save/load, special tokens, the
-restricted alphabet, and equivalence with a naive trainer, Hugging Face `tokenizers` and tiktoken.
+restricted alphabet, equivalence with a naive trainer, Hugging Face `tokenizers` and tiktoken; the
+ladder's tokenizer kinds (part 4); atomic writes; and every bad input to the CLI as one line.
 
-Run: pytest tests/test_bpe_tokenizer.py   (hermetic: tmp_path only, no network; about 20 s)
+Run: pytest tests/test_bpe_tokenizer.py   (hermetic: tmp_path only, no network; about 10 s)
 """
 
+import ast
+import errno
 import json
+import os
+import re
+import subprocess
+import sys
 from collections import Counter
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -14,9 +22,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bpe_tokenizer
-from bpe_tokenizer import ENGLISH_ALPHABET, GPT2_SPLIT_PATTERN, Tokenizer, TokenizerError, gpt2_bytes_to_unicode
+from bpe_tokenizer import (
+    ENGLISH_ALPHABET,
+    GPT2_SPLIT_PATTERN,
+    KINDS,
+    CharTokenizer,
+    Tokenizer,
+    TokenizerError,
+    encode_batch,
+    encode_iterable,
+    from_gpt2_files,
+    from_vocab_and_merges,
+    gpt2_bytes_to_unicode,
+    load_tokenizer,
+    takes_vocab,
+    tokenizer_from_dict,
+    train_kind,
+)
 from tests.bpe_reference import initial_sequences
 
+ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "sample.txt"
 SAMPLE = FIXTURE.read_text(encoding="utf-8")
 
@@ -85,7 +110,7 @@ def naive_train(text, num_merges, alphabet=None, ties="bytes"):
         merges.append(best)
         merged = Counter()
         for seq, c in seqs.items():
-            merged[tuple(bpe_tokenizer._merge(list(seq), *best, new))] += c
+            merged[tuple(bpe_tokenizer.merge(list(seq), *best, new))] += c
         seqs = merged
     return merges, first_tie
 
@@ -138,7 +163,7 @@ def test_round_trip_any_unicode(tok, text):
 def test_restricted_alphabet_replaces_each_unknown_character(tok_en, text):
     ids = tok_en.encode(text)
     unknown = sum(ch not in ENGLISH_ALPHABET for ch in text)
-    assert ids.count(tok_en.unk_id) == unknown == tok_en.count_unknown(text)
+    assert ids.count(tok_en.unk_id) == unknown
     assert tok_en.decode(ids) == "".join(ch if ch in ENGLISH_ALPHABET else "\ufffd" for ch in text)
     assert sum(len(tok_en.token_bytes(i)) for i in ids if i != tok_en.unk_id) == len(text.encode()) - sum(
         len(ch.encode()) for ch in text if ch not in ENGLISH_ALPHABET
@@ -261,7 +286,7 @@ def test_tampered_file_is_rejected(tmp_path, tok):
 def test_rebuilt_from_vocab_and_merges_encodes_identically(tok, tok_en, alphabet):
     t = tok if alphabet is None else tok_en
     for merges in (t.merges, [(t.token_bytes(a), t.token_bytes(b)) for a, b in t.merges]):
-        u = Tokenizer.from_vocab_and_merges(t.vocab, merges, alphabet=alphabet, unk_id=t.unk_id)
+        u = from_vocab_and_merges(t.vocab, merges, alphabet=alphabet, unk_id=t.unk_id)
         assert u == t
         for text in TEXTS:
             assert u.encode(text) == t.encode(text)
@@ -287,7 +312,7 @@ def test_gpt2_files_match_huggingface_and_tiktoken(tmp_path, tok):
     tiktoken = pytest.importorskip("tiktoken")
     hf = pytest.importorskip("tokenizers")
     enc_json, merges_txt = write_gpt2_files(tok, tmp_path)
-    ours = Tokenizer.from_gpt2_files(enc_json, merges_txt, special_tokens=())
+    ours = from_gpt2_files(enc_json, merges_txt, special_tokens=())
     assert ours == tok
 
     hf_tok = hf.Tokenizer(hf.models.BPE.from_file(str(enc_json), str(merges_txt)))
@@ -355,26 +380,26 @@ FRAGMENTS = ["a", "b", " ", "é", "\n", "\t", "😀", "<|", "|>", "end", "oftext
 @given(st.lists(st.lists(st.sampled_from(FRAGMENTS), max_size=6).map("".join), max_size=12))
 def test_encode_iterable_equals_encode_of_the_whole(tok_specials, chunks):
     t = tok_specials
-    assert list(t.encode_iterable(chunks, buffer_chars=5)) == t.encode("".join(chunks))
+    assert list(encode_iterable(t, chunks, buffer_chars=5)) == t.encode("".join(chunks))
 
 
 def test_encode_iterable_keeps_a_special_token_split_across_chunks(tok_specials):
     chunks = ["x <| a", " |> y <|endof", "text|>"]
-    ids = list(tok_specials.encode_iterable(chunks, buffer_chars=3))
+    ids = list(encode_iterable(tok_specials, chunks, buffer_chars=3))
     assert ids == tok_specials.encode("".join(chunks))
     assert tok_specials.special_tokens["<| a |>"] in ids and tok_specials.special_tokens["<|endoftext|>"] in ids
 
 
 def test_encode_iterable_over_file_lines(tok):
     with open(FIXTURE, encoding="utf-8") as f:
-        assert list(tok.encode_iterable(f, buffer_chars=100)) == tok.encode(SAMPLE)
+        assert list(encode_iterable(tok, f, buffer_chars=100)) == tok.encode(SAMPLE)
 
 
 def test_encode_batch_matches_encode(monkeypatch, tok):
     monkeypatch.setattr(bpe_tokenizer, "_CHUNK_CHARS", 64)  # small enough to use the process pool
     texts = TEXTS + [SAMPLE * 40]
-    assert tok.encode_batch(texts, num_workers=2) == [tok.encode(t) for t in texts]
-    assert tok.encode_batch(texts, num_workers=1) == [tok.encode(t) for t in texts]
+    assert encode_batch(tok, texts, num_workers=2) == [tok.encode(t) for t in texts]
+    assert encode_batch(tok, texts, num_workers=1) == [tok.encode(t) for t in texts]
 
 
 def test_custom_pattern_never_drops_text():
@@ -384,39 +409,250 @@ def test_custom_pattern_never_drops_text():
         Tokenizer.train(SAMPLE, 300, pattern=r"(\w)+", progress=False)
 
 
+# --- the ladder's tokenizers by name (part 4) --------------------------------------------------------
+
+
+def test_the_tokenizer_owns_its_kinds_and_imports_nothing_from_common():
+    tree = ast.parse((ROOT / "bpe_tokenizer.py").read_text(encoding="utf-8"))
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not [m for m in imported if m.split(".")[0] == "common"], "bpe_tokenizer.py must not import common/"
+    from common.config import TrainConfig
+
+    field = next(f for f in fields(TrainConfig) if f.name == "tokenizer")
+    assert field.metadata["choices"] == tuple(KINDS) and field.default in KINDS
+    assert [k for k in KINDS if not takes_vocab(k)] == ["char"]
+
+
+def test_every_kind_is_the_tokenizer_it_names(capsys):
+    assert list(KINDS) == ["char", "bpe", "bpe-english", "bpe-scaffold"]
+    assert isinstance(train_kind("char", SAMPLE, 0), CharTokenizer)
+    assert train_kind("bpe", SAMPLE, 300, progress=False) == Tokenizer.train(SAMPLE, 300, progress=False)
+    en = Tokenizer.train(SAMPLE, 300, ENGLISH_ALPHABET, progress=False)
+    assert train_kind("bpe-english", SAMPLE, 300, progress=False) == en
+    scaffold = Tokenizer.train(SAMPLE, 300, ENGLISH_ALPHABET, progress=False, scaffold=True)
+    assert train_kind("bpe-scaffold", SAMPLE, 300, progress=False) == scaffold and scaffold.scaffold_tokens
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe", "bpe-scaffold"])
+def test_every_kind_comes_back_from_its_dict_and_its_file(tmp_path, capsys, kind):
+    t = train_kind(kind, SAMPLE, 300, progress=False)
+    u = tokenizer_from_dict(json.loads(json.dumps(t.to_dict())))
+    t.save(tmp_path / "t.json")
+    for back in (u, load_tokenizer(tmp_path / "t.json")):
+        assert type(back) is type(t) and back.to_dict() == t.to_dict() and back.encode(SAMPLE) == t.encode(SAMPLE)
+
+
+@pytest.mark.parametrize(
+    "kind, vocab, match",
+    [
+        ("bpe", 100, "--vocab 100 is smaller than the bpe alphabet; use at least 256"),
+        ("bpe-english", 50, "--vocab 50 is smaller than the bpe-english alphabet; use at least 98"),
+        ("bpe-scaffold", 0, "--tokenizer bpe-scaffold needs --vocab N"),
+        ("bpe-french", 300, "unknown tokenizer 'bpe-french'; choose one of char, bpe, bpe-english, bpe-scaffold"),
+    ],
+)
+def test_train_kind_bad_settings_are_one_line(kind, vocab, match):
+    with pytest.raises(TokenizerError, match=re.escape(match)):
+        train_kind(kind, SAMPLE, vocab, progress=False)
+
+
+def test_train_kind_says_once_that_the_text_ran_out_of_pairs(capsys):
+    t = train_kind("bpe", "ab ab", 10_000_000, progress=False)
+    out = capsys.readouterr().out
+    assert t.vocab_size == 258 and out.count("no more pairs to merge") == 1
+    assert "the bpe tokenizer has 258 ids, not the 10,000,000 of --vocab" in out
+
+
+def test_bad_char_tokenizer_file_is_one_line(tmp_path):
+    (tmp_path / "c.json").write_text('{"format": "llm-ladder-char", "version": 1, "chars": "aab"}')
+    with pytest.raises(TokenizerError, match="distinct"):
+        load_tokenizer(tmp_path / "c.json")
+
+
+def test_ladder_caches_every_kind_and_reports_a_short_vocabulary(tmp_path, capsys):
+    from common.corpus import Corpus
+    from common.data import get_tokenizer
+    from common.errors import LadderError
+
+    corpus = Corpus("sample", "test", SAMPLE, SAMPLE[:100], SAMPLE[:100])
+    for kind in KINDS:
+        t = get_tokenizer(kind, 300, corpus, tmp_path)
+        assert get_tokenizer(kind, 300, corpus, tmp_path).to_dict() == t.to_dict()  # the second from the cache
+    assert len(list((tmp_path / "tokenizers").glob("*.json"))) == len(KINDS)
+    capsys.readouterr()
+    get_tokenizer("bpe", 10_000_000, corpus, tmp_path)
+    assert capsys.readouterr().out.count("no more pairs to merge") == 1
+    with pytest.raises(LadderError, match="--vocab 10 is smaller than the bpe alphabet"):
+        get_tokenizer("bpe", 10, corpus, tmp_path)
+
+
+# --- writing files: atomic, and one line when the disk says no ---------------------------------------
+
+
+def test_write_atomic_replaces_and_leaves_no_temporary_file(tmp_path, tok):
+    tok.save(tmp_path / "t.json")
+    tok.save(tmp_path / "t.json")
+    assert Tokenizer.load(tmp_path / "t.json") == tok
+    assert [p.name for p in tmp_path.iterdir()] == ["t.json"]
+
+
+def test_full_disk_keeps_the_old_file_and_removes_the_temporary_one(tmp_path, tok):
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    out = tmp_path / "t.json"
+    Tokenizer.train("abc", 257, progress=False).save(out)
+    before = out.read_bytes()
+    (tmp_path / f"t.json.{os.getpid()}.tmp").symlink_to("/dev/full")  # the temporary file lands on a full disk
+    with pytest.raises(TokenizerError, match=f"cannot write {re.escape(str(out))}: no space left") as e:
+        tok.save(out)
+    assert "\n" not in str(e.value) and ".tmp" not in str(e.value)
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["t.json"]
+
+
+@pytest.mark.parametrize("fault", [OSError(errno.EROFS, "Read-only file system"), KeyboardInterrupt()])
+def test_a_failed_rename_or_ctrl_c_keeps_the_old_file(tmp_path, tok, monkeypatch, fault):
+    out = tmp_path / "t.json"
+    Tokenizer.train("abc", 257, progress=False).save(out)
+    before = out.read_bytes()
+
+    def fail(*args):
+        raise fault
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(TokenizerError if isinstance(fault, OSError) else KeyboardInterrupt):
+        tok.save(out)
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["t.json"]
+
+
 # --- the command line ---------------------------------------------------------------------------------
+
+
+def cli(*argv) -> int:
+    """bpe_tokenizer's main in this process; the exit status (argparse errors exit through SystemExit)."""
+    try:
+        return bpe_tokenizer.main([str(a) for a in argv])
+    except SystemExit as e:
+        return e.code
 
 
 def test_cli_train_encode_decode(tmp_path, capsys):
     data = tmp_path / "corpus.txt"
     data.write_text(SAMPLE * 20, encoding="utf-8")
     out = tmp_path / "tok.json"
-    assert bpe_tokenizer.main(["train", "--data", str(data), "--vocab", "300", "--out", str(out), "--no_progress"]) == 0
+    assert cli("train", "--data", data, "--vocab", 300, "--out", out, "--no_progress") == 0
     summary = capsys.readouterr().out
-    assert "merges: 44" in summary and "bytes/token" in summary
-    assert bpe_tokenizer.main(["encode", "--tokenizer", str(out), "--text", "héllo wörld"]) == 0
+    assert "merges: 44;" in summary and "train: " in summary and "bytes/token" in summary
+    assert Tokenizer.load(out) == Tokenizer.train(SAMPLE * 20, 300, progress=False)
+    assert cli("train", "--data", data, "--valid", FIXTURE, "--vocab", 300, "--out", out, "--no_progress") == 0
+    assert "valid: " in capsys.readouterr().out
+    assert cli("encode", "--tokenizer", out, "--text", "héllo wörld") == 0
     ids = capsys.readouterr().out
-    assert bpe_tokenizer.main(["decode", "--tokenizer", str(out), "--ids", ids]) == 0
+    assert cli("decode", "--tokenizer", out, "--ids", ids) == 0
     assert capsys.readouterr().out == "héllo wörld"
+    assert cli("encode", "--tokenizer", out, "--input", FIXTURE, "--out", tmp_path / "ids.txt") == 0
+    assert cli("decode", "--tokenizer", out, "--input", tmp_path / "ids.txt", "--out", tmp_path / "back.txt") == 0
+    assert (tmp_path / "back.txt").read_text(encoding="utf-8") == SAMPLE
+    assert not list(tmp_path.glob("*.tmp"))
 
 
-@pytest.mark.parametrize(
-    "argv, match",
-    [
-        (["train", "--data", "MISSING.txt", "--out", "x.json"], "neither a corpus name"),
-        (["train", "--data", "FIXTURE", "--vocab", "10", "--out", "x.json"], "minimum is 256"),
-        (["train", "--vocb", "10", "--out", "x.json"], "unrecognized arguments"),
-        (["encode", "--tokenizer", "nope.json", "--text", "x"], "does not exist"),
-        (["decode", "--tokenizer", "TOK", "--ids", "1 99999"], "outside"),
-        (["decode", "--tokenizer", "TOK", "--ids", "1 x"], "integers"),
-    ],
-)
-def test_cli_errors_are_one_line(tmp_path, capsys, tok, argv, match):
-    tok.save(tmp_path / "tok.json")
-    argv = [str(tmp_path / "tok.json") if a == "TOK" else str(FIXTURE) if a == "FIXTURE" else a for a in argv]
-    with pytest.raises(SystemExit) as e:
-        code = bpe_tokenizer.main(argv)
-        raise SystemExit(code)
-    assert e.value.code == 2
+def test_cli_says_once_that_the_vocabulary_is_smaller_than_asked(tmp_path, capsys):
+    data = tmp_path / "corpus.txt"
+    data.write_text(SAMPLE, encoding="utf-8")
+    assert cli("train", "--data", data, "--vocab", 10_000_000, "--out", tmp_path / "t.json", "--no_progress") == 0
+    captured = capsys.readouterr()
+    n = Tokenizer.load(tmp_path / "t.json").vocab_size
+    assert n < 10_000_000 and f"vocab_size: {n:,}" in captured.out
+    assert (captured.out + captured.err).count("no more pairs to merge") == 1
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+# Each bad input: exit status 2 and one line on stderr that starts "error: ", never a traceback.
+# Names in capitals are files made in tmp_path: TEXT a good corpus, TOK a good tokenizer.
+BAD_INPUTS = {
+    "missing --data": (["train", "--data", "MISSING.txt"], "--data MISSING.txt does not exist"),
+    "a corpus name as --data": (["train", "--data", "wikitext-2"], "$LADDER_DATA_DIR/wikitext-2/train.txt"),
+    "non-UTF-8 --data": (["train", "--data", "LATIN1"], "is not UTF-8 text: byte 7 (line 2) is b'\\xe9'"),
+    "empty --data": (["train", "--data", "EMPTY"], "has no text"),
+    "a folder as --data": (["train", "--data", "FOLDER"], "is a folder"),
+    "vocab below the alphabet": (["train", "--data", "TEXT", "--vocab", "10"], "minimum is 256"),
+    "vocab below the english alphabet": (
+        ["train", "--data", "TEXT", "--vocab", "50", "--alphabet", "english"],
+        "minimum is 98 (97 base symbols + 1 unknown)",
+    ),
+    "empty special token": (["train", "--data", "TEXT", "--special", ""], "special tokens must be non-empty"),
+    "bad pattern": (["train", "--data", "TEXT", "--pattern", "(?"], "is not a valid regular expression"),
+    "--out is a folder": (["train", "--data", "TEXT", "--out", "FOLDER"], "is a folder; give a file path"),
+    "--out under a file": (["train", "--data", "TEXT", "--out", "TEXT/t.json"], "is a file, not a folder"),
+    "mistyped flag": (["train", "--data", "TEXT", "--vocb", "10"], "unrecognized arguments"),
+    "missing tokenizer": (["encode", "--tokenizer", "nope.json", "--text", "x"], "does not exist"),
+    "truncated tokenizer": (["encode", "--tokenizer", "TRUNCATED", "--text", "x"], "not valid JSON"),
+    "not a tokenizer": (["encode", "--tokenizer", "NOT_TOK", "--text", "x"], "not a llm-ladder-bpe tokenizer file"),
+    "non-UTF-8 tokenizer": (["encode", "--tokenizer", "LATIN1", "--text", "x"], "is not UTF-8 text"),
+    "tampered tokenizer": (["encode", "--tokenizer", "TAMPERED", "--text", "x"], "malformed"),
+    "non-UTF-8 --input": (["encode", "--tokenizer", "TOK", "--input", "LATIN1"], "--input"),
+    "encode --out is a folder": (["encode", "--tokenizer", "TOK", "--text", "x", "--out", "FOLDER"], "is a folder"),
+    "id outside the vocabulary": (["decode", "--tokenizer", "TOK", "--ids", "1 99999"], "outside"),
+    "ids that are not integers": (["decode", "--tokenizer", "TOK", "--ids", "1 x"], "integers"),
+}
+
+
+@pytest.mark.parametrize("argv, match", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
+def test_cli_bad_input_is_one_line(tmp_path, capsys, tok, argv, match):
+    tok.save(tmp_path / "TOK")
+    tampered = tok.to_dict()
+    tampered["vocab"]["0"] = 5  # a number where bytes belong
+    (tmp_path / "TAMPERED").write_text(json.dumps(tampered))
+    write(tmp_path / "TEXT", SAMPLE.encode())
+    write(tmp_path / "LATIN1", "abc\ncafé".encode("latin-1"))
+    write(tmp_path / "EMPTY", b"")
+    write(tmp_path / "TRUNCATED", (tmp_path / "TOK").read_bytes()[:500])
+    write(tmp_path / "NOT_TOK", b"[1, 2]")
+    (tmp_path / "FOLDER").mkdir()
+    argv = [str(tmp_path / a) if a.split("/")[0].isupper() else a for a in argv]
+    if argv[0] == "train" and "--out" not in argv:
+        argv += ["--out", str(tmp_path / "out.json")]
+    if argv[0] == "train":
+        argv += ["--no_progress"] + ([] if "--out" in argv else ["--out", str(tmp_path / "out.json")])
+    assert cli(*argv) == 2
     err = capsys.readouterr().err
-    assert match in err and err.startswith("error: ") and err.count("\n") == 1
+    assert err.startswith("error: ") and err.count("\n") == 1 and match in err, err
+    assert ".tmp" not in err  # the user's path, never the temporary file's
+    assert not list(tmp_path.glob("**/*.tmp")) and not (tmp_path / "out.json").exists()
+    assert not any((tmp_path / "FOLDER").iterdir())
+
+
+def test_cli_unwritable_out_is_found_before_training(tmp_path, capsys, monkeypatch):
+    # a read-only folder, as seen by os.access (root ignores permission bits, so it is simulated)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    assert cli("train", "--data", FIXTURE, "--vocab", 300, "--out", tmp_path / "t.json", "--no_progress") == 2
+    err = capsys.readouterr().err
+    assert f"--out {tmp_path / 't.json'}: cannot write in {tmp_path}" in err and err.count("\n") == 1
+
+
+def test_cli_write_failure_after_training_is_one_line(tmp_path, capsys, monkeypatch):
+    def read_only(*args):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(os, "replace", read_only)
+    assert cli("train", "--data", FIXTURE, "--vocab", 300, "--out", tmp_path / "t.json", "--no_progress") == 2
+    err = capsys.readouterr().err
+    assert err == f"error: cannot write {tmp_path / 't.json'}: read-only file system; write elsewhere\n"
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_out_folder_end_to_end(tmp_path):
+    """The one subprocess test: issue 16.10 as a user meets it (the others call main in-process)."""
+    (tmp_path / "out").mkdir()
+    argv = ["train", "--data", FIXTURE, "--vocab", "300", "--out", tmp_path / "out", "--no_progress"]
+    r = subprocess.run([sys.executable, ROOT / "bpe_tokenizer.py", *map(str, argv)], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == ""
+    assert (
+        r.stderr
+        == f"error: --out {tmp_path / 'out'} is a folder; give a file path such as {tmp_path / 'out' / 'tokenizer.json'}\n"
+    )
+    assert not list(tmp_path.glob("**/*.tmp")) and not any((tmp_path / "out").iterdir())
