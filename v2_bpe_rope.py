@@ -1,8 +1,10 @@
 """v2: byte-pair-encoding tokens, rotary positions (RoPE) and GELU on top of v1's transformer.
 
 New in this rung:
-- tokens are byte-level BPE merges (bpe_tokenizer.py, trained on the training split on first use
-  and cached), so one position covers several characters and no string is ever unknown;
+- tokens are byte-level BPE merges, so one position covers several characters and no string is
+  ever unknown. Config sets `tokenizer = "bpe"`: bpe_tokenizer.py, part 1 "byte-pair encoding"
+  (`learn_merges`, `Tokenizer.train`, `Tokenizer.encode`), trained on the training split on first
+  use and cached;
 - positions enter through rotary embeddings instead of a learned table: queries and keys are
   rotated by an angle proportional to their position, so q.k depends only on their offset.
   Paper: Su et al. 2021, "RoFormer: Enhanced Transformer with Rotary Position Embedding"

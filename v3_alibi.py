@@ -8,9 +8,10 @@ New in this rung:
   "Train Short, Test Long: Attention with Linear Biases Enables Input Length Extrapolation"
   (arXiv 2108.12409). The bias only depends on distance, so the model runs past its training
   context, which is what the paper is about;
-- the BPE alphabet is printable ASCII plus newline and tab (`--tokenizer bpe-english`): merges
-  are not spent on the bytes of rare scripts, and every other character becomes one unknown
-  token, reported as `unk_rate`.
+- the BPE alphabet is printable ASCII plus newline and tab: merges are not spent on the bytes of
+  rare scripts, and every other character becomes one unknown token, reported as `unk_rate`.
+  Config sets `tokenizer = "bpe-english"`: bpe_tokenizer.py, part 1, `ENGLISH_ALPHABET` and the
+  `alphabet=` argument of `Tokenizer.train`.
 
 Run: python v3_alibi.py --vocab 500
 """
