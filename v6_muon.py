@@ -27,8 +27,8 @@ from common.train import run_rung
 
 @dataclass
 class Config(TrainConfig):
-    tokenizer: str = "bpe-scaffold"  # the idea: Scaffold-BPE on v3's English alphabet
-    vocab: int = 4000  # twice v3's: see the docstring
+    tokenizer: str = "bpe-scaffold"  # as v4 (bpe_tokenizer.py part 2): this rung changes the training only
+    vocab: int = 4000  # as v4
     n_layer: int = setting(4, "transformer blocks")
     n_head: int = setting(4, "attention heads per block")
     n_embd: int = setting(128, "residual stream width (divisible by n_head)")
