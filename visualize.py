@@ -26,6 +26,7 @@ from tqdm import tqdm
 from common.config import parse_config, setting
 from common.corpus import load_corpus
 from common.errors import LadderError, run_cli
+from common.files import atomic_write, writable_folder
 from common.tracking import PROJECT
 from sample import load_checkpoint
 
@@ -189,8 +190,7 @@ def plot_pca(plt, xy, share, counts, top, labels, title, path):
     ax.set_xlabel(f"PC1 ({share[0]:.0%} of variance)")
     ax.set_ylabel(f"PC2 ({share[1]:.0%} of variance)")
     ax.set_title(title, fontsize=10)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
 def plot_neighbours(plt, queries, sims, ids, labels, title, path):
@@ -205,8 +205,7 @@ def plot_neighbours(plt, queries, sims, ids, labels, title, path):
     ax.set_yticks(range(Q), [labels[q] for q in queries], fontsize=9)
     ax.set_xticks(range(k), [f"#{c + 1}" for c in range(k)], fontsize=8)
     ax.set_title(title, fontsize=10)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
 def plot_attention(plt, att, prompt_labels, title, path):
@@ -228,7 +227,12 @@ def plot_attention(plt, att, prompt_labels, title, path):
         ax.set_title(f"head {h}", fontsize=9)
     fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="attention probability")
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    save_figure(plt, fig, path)
+
+
+def save_figure(plt, fig, path: Path) -> None:
+    """A PNG written atomically: an interrupted run never leaves half a picture."""
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"), flag="--out")
     plt.close(fig)
 
 
@@ -281,8 +285,7 @@ def main(argv=None) -> list[Path]:
     rung = type(model).__module__
     run_name = mcfg.name or Path(cfg.checkpoint).parent.name
     queries = find_tokens(tok, [t for t in cfg.tokens.split(",") if t]) if cfg.tokens else None
-    out = Path(cfg.out or Path("results") / "plots" / run_name)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(cfg.out or Path("results") / "plots" / run_name, "--out")  # before the slow part
 
     import matplotlib  # here, not at import: importing this module stays cheap and side-effect free
 

@@ -36,6 +36,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from common.errors import run_cli  # noqa: E402
+from common.files import atomic_write  # noqa: E402
 from common.generate import generate  # noqa: E402
 
 RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
@@ -242,8 +243,7 @@ def main(argv=None):
                 f"## Data parallel (torchrun, gloo, v2 default shape)\n\n1 process: {out[1]:,.0f} tok/s; 2 processes: {out[2]:,.0f} tok/s; **{out[2] / out[1]:.2f}x**. On 2 cores one process already uses both (2 threads); two processes get one thread each and add an all-reduce per step.\n"
             )
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text("\n".join(lines) + "\n")
+        atomic_write(args.out, "\n".join(lines) + "\n", flag="--out")
         print(f"wrote {args.out}")
 
 

@@ -6,27 +6,23 @@ A small meta.json beside it lets `--resume auto` find runs without loading them.
 """
 
 import json
-import os
 from pathlib import Path
 
 import torch
 
 from common.errors import LadderError
+from common.files import atomic_write
 
 FORMAT = 1
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, **state}, tmp)
-    os.replace(tmp, path)  # atomic: a crash leaves the old checkpoint or the new one, never half
+    # atomic and durable: a crash or power loss leaves the old checkpoint or the new one, never half
+    atomic_write(path, lambda f: torch.save({"format": FORMAT, **state}, f), flag="--ckpt_dir")
     meta = {k: state[k] for k in ("rung", "step", "finished") if k in state}
     meta["max_steps"] = state["config"]["max_steps"]
-    tmp_meta = path.with_name("meta.json.tmp")
-    tmp_meta.write_text(json.dumps(meta))
-    os.replace(tmp_meta, path.with_name("meta.json"))
+    atomic_write(path.with_name("meta.json"), json.dumps(meta), flag="--ckpt_dir")
 
 
 def load_checkpoint_state(path, rung: str | None = None) -> dict:

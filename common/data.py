@@ -7,7 +7,6 @@ change to either rebuilds it. Trained BPE tokenizers are cached the same way.
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch
 from bpe_tokenizer import CharTokenizer, TokenizerError, load_tokenizer, tokenizer_from_dict, train_kind
 from common.corpus import Corpus, load_corpus
 from common.errors import LadderError
+from common.files import atomic_write, disk_errors
 
 __all__ = ["CharTokenizer"]  # re-exported: experiments/count_bigram.py and tests/test_core.py import it from here
 
@@ -43,14 +43,6 @@ def tokenizer_from_json(text: str):
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    # The temporary name is per process: ranks of one torchrun (or two sweep shards) that fill
-    # a cold cache at once each write their own file, and the last rename wins with equal content.
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str):
@@ -126,18 +118,18 @@ def _encode_split(tok, text: str, folder: Path, name: str) -> Split:
         "n_words": len(text.split()) + text.count("\n"),
         "unk_bytes": unk_bytes,
     }
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"{name}.{os.getpid()}.tmp.npy"
-    np.save(tmp, ids)
-    tmp.replace(ids_path)
-    _atomic_write_text(meta_path, json.dumps(meta))
+    # ranks of one torchrun (or two sweep shards) filling a cold cache at once each write their
+    # own temporary file (atomic_write names it per process); the last rename wins, same content
+    atomic_write(ids_path, lambda f: np.save(f, ids), flag="--cache_dir")
+    atomic_write(meta_path, json.dumps(meta), flag="--cache_dir")
     return Split(np.load(ids_path, mmap_mode="r"), n_bytes, meta["n_words"], unk_bytes)
 
 
 def load_dataset(cfg, tokenizer=None) -> Dataset:
     """Corpus -> tokenizer (given, e.g. from a checkpoint, or trained) -> cached token ids."""
     corpus = load_corpus(cfg.data, cfg.data_dir or None)
-    tok = tokenizer or get_tokenizer(cfg.tokenizer, cfg.vocab, corpus, cfg.cache_dir)
+    with disk_errors(Path(cfg.cache_dir) / "tokenizers", flag="--cache_dir"):  # a trained tokenizer is saved there
+        tok = tokenizer or get_tokenizer(cfg.tokenizer, cfg.vocab, corpus, cfg.cache_dir)
     key = f"{corpus.name}-{_sha(corpus.train + corpus.valid + corpus.test)}-{_sha(tokenizer_json(tok))}"
     folder = Path(cfg.cache_dir) / "tokens" / key
     splits = {name: _encode_split(tok, corpus.split(name), folder, name) for name in ("train", "valid", "test")}

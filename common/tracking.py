@@ -6,12 +6,14 @@ samples.jsonl, summary.json (written at the end; its presence marks a finished r
 """
 
 import json
+import math
 import netrc
 import os
 import subprocess
 from pathlib import Path
 
 from common.errors import LadderError
+from common.files import atomic_write, disk_errors
 
 PROJECT = "llm-ladder"
 
@@ -48,6 +50,14 @@ def wandb_mode(requested: str) -> str:
     return "offline"
 
 
+def _step(line: str) -> float:
+    """The step of one JSON-lines record; infinite for a line torn by a kill in mid-write."""
+    try:
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return math.inf
+
+
 class Tracker:
     def __init__(self, run_dir: Path, config: dict, rung: str, mode: str, resume_id: str | None = None, enabled=True):
         self.run_dir, self.enabled = Path(run_dir), enabled
@@ -56,8 +66,7 @@ class Tracker:
         self.samples = []  # (step, text) rows of the wandb samples table
         if not enabled:  # non-zero DDP ranks track nothing
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        atomic_write(self.run_dir / "config.json", json.dumps(config, indent=2) + "\n", flag="--out_dir")
         mode = wandb_mode(mode)
         if mode != "disabled":
             self.wandb_run = self._start_wandb(config, rung, mode, resume_id)
@@ -91,7 +100,7 @@ class Tracker:
             raise
 
     def _append(self, name: str, record: dict):
-        with open(self.run_dir / name, "a") as f:
+        with disk_errors(self.run_dir, name, "--out_dir"), open(self.run_dir / name, "a") as f:
             f.write(json.dumps(record) + "\n")
 
     def truncate_after(self, step: int):
@@ -99,8 +108,8 @@ class Tracker:
         for name in ("metrics.jsonl", "samples.jsonl"):
             path = self.run_dir / name
             if path.is_file():
-                keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-                path.write_text("".join(line + "\n" for line in keep))
+                keep = [line for line in path.read_text().splitlines() if _step(line) <= step]
+                atomic_write(path, "".join(line + "\n" for line in keep), flag="--out_dir")
 
     def log(self, metrics: dict, step: int):
         if not self.enabled:
@@ -122,9 +131,7 @@ class Tracker:
     def summary(self, summary: dict):
         if not self.enabled:
             return
-        tmp = self.run_dir / "summary.json.tmp"
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
-        tmp.replace(self.run_dir / "summary.json")
+        atomic_write(self.run_dir / "summary.json", json.dumps(summary, indent=2) + "\n", flag="--out_dir")
         if self.wandb_run:
             self.wandb_run.summary.update(summary)
 
