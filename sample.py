@@ -14,12 +14,11 @@ from pathlib import Path
 
 import torch
 
-from common.checkpoint import load_checkpoint_state
-from common.config import parse_config, setting
-from common.data import tokenizer_from_json
+from common.checkpoint import checkpoint_tokenizer, load_checkpoint_state, load_weights
+from common.config import build_model, parse_config, setting
+from common.device import pick_device
 from common.errors import LadderError, run_cli
 from common.generate import generate
-from common.train import pick_device
 
 __all__ = ["load_checkpoint", "generate", "main"]
 
@@ -41,21 +40,17 @@ def load_checkpoint(path, device="cpu"):
     """(model, tokenizer, config) from a checkpoint of any rung; the model is in eval mode."""
     state = load_checkpoint_state(path)
     rung = state["rung"]
-    root = str(Path(__file__).resolve().parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    try:
-        module = importlib.import_module(rung)
-    except ImportError:
-        raise LadderError(f"checkpoint {path} is from rung {rung!r}, but {rung}.py is not in {root}") from None
+    root = Path(__file__).resolve().parent
+    if not (root / f"{rung}.py").is_file():  # only a rung file beside this one is ever imported
+        raise LadderError(f"checkpoint {path} is from rung {rung!r}, but {rung}.py is not in {root}")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    module = importlib.import_module(rung)
     names = {f.name for f in fields(module.Config)}
     cfg = module.Config(**{k: v for k, v in state["config"].items() if k in names})
-    tok = tokenizer_from_json(state["tokenizer"])
-    model = module.Model(cfg, tok.vocab_size)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as e:
-        raise LadderError(f"checkpoint {path} does not match {rung}.py's model ({str(e).splitlines()[0]})") from None
+    tok = checkpoint_tokenizer(state, path)
+    model = build_model(module.Model, cfg, tok.vocab_size, rung)
+    load_weights(model, state["model"], path)
     return model.to(device).eval(), tok, cfg
 
 
@@ -65,6 +60,8 @@ def main(argv=None):
         raise LadderError("no checkpoint given: python sample.py checkpoints/<run>/ckpt.pt")
     if cfg.temperature < 0 or not 0 < cfg.top_p <= 1 or cfg.max_new_tokens < 0 or cfg.top_k < 0:
         raise LadderError("need --temperature >= 0, 0 < --top_p <= 1, --top_k >= 0 and --max_new_tokens >= 0")
+    if cfg.num_samples < 1:
+        raise LadderError(f"--num_samples must be at least 1, got {cfg.num_samples}")
     device = pick_device(cfg.device)
     model, tok, mcfg = load_checkpoint(cfg.checkpoint, device)
     ids = tok.encode(cfg.prompt) if cfg.prompt else tok.encode("\n")

@@ -6,15 +6,22 @@ are the same word. A rung extends `TrainConfig` with its model fields:
     @dataclass
     class Config(TrainConfig):
         n_layer: int = setting(4, "transformer blocks")
+
+Floats must be finite (`--lr nan` is refused by the parser), `validate` refuses values that make no
+sense, and `build_model` turns a model's own complaint about its settings (an assert such as
+"n_embd must be divisible by n_head") into one line naming the model flags.
 """
 
 import argparse
 import difflib
+import math
 import sys
 from dataclasses import MISSING, dataclass, field, fields
 
 from bpe_tokenizer import KINDS
 from common.errors import LadderError
+
+EXTRAPOLATION = (1, 2, 4, 8)  # the final val bpb is measured at these multiples of --block_size
 
 
 def setting(default, help: str, choices=None, group: str | None = None):
@@ -80,13 +87,23 @@ def _parse_bool(s: str) -> bool:
     raise ValueError(s)
 
 
+def _parse_float(s: str) -> float:
+    try:
+        x = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {s!r}") from None
+    if not math.isfinite(x):  # nan compares False with everything, so no range check would catch it
+        raise argparse.ArgumentTypeError(f"{s!r} is not a finite number")
+    return x
+
+
 _TYPES = {
     int: int,
-    float: float,
+    float: _parse_float,
     str: str,
     bool: _parse_bool,
     "int": int,
-    "float": float,
+    "float": _parse_float,
     "str": str,
     "bool": _parse_bool,
 }
@@ -146,15 +163,41 @@ def parse_config(cls, argv=None, prog: str | None = None, description: str | Non
 
 def validate(cfg: TrainConfig) -> None:
     """Reject values that are the right type but make no sense, one line each."""
+    for f in fields(cfg):  # also for configs built in Python, which never pass the parser
+        value = getattr(cfg, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise LadderError(f"--{f.name} must be a finite number, got {value}")
     positive = ["max_steps", "batch_size", "grad_accum", "block_size", "eval_interval", "eval_tokens", "log_interval"]
     for name in positive:
         if getattr(cfg, name) <= 0:
             raise LadderError(f"--{name} must be positive, got {getattr(cfg, name)}")
+    for name in ("max_minutes", "warmup_steps", "weight_decay", "grad_clip", "sample_tokens"):
+        if getattr(cfg, name) < 0:
+            raise LadderError(f"--{name} must be >= 0, got {getattr(cfg, name)}")
     if cfg.lr <= 0:
         raise LadderError(f"--lr must be positive, got {cfg.lr}")
-    if cfg.max_minutes < 0:
-        raise LadderError(f"--max_minutes must be >= 0, got {cfg.max_minutes}")
+    if not 0 <= cfg.min_lr_ratio <= 1:
+        raise LadderError(f"--min_lr_ratio must be in [0, 1], got {cfg.min_lr_ratio}")
+    if not 0 <= cfg.beta2 < 1:
+        raise LadderError(f"--beta2 must be in [0, 1), got {cfg.beta2}")
     if not 0 <= cfg.dropout < 1:
         raise LadderError(f"--dropout must be in [0, 1), got {cfg.dropout}")
     if cfg.tokenizer != "char" and cfg.vocab <= 0:
         raise LadderError(f"--tokenizer {cfg.tokenizer} needs --vocab N (e.g. --vocab 500)")
+    if cfg.name in (".", "..") or "/" in cfg.name or "\\" in cfg.name:
+        raise LadderError(f"--name {cfg.name!r} must be a plain folder name (no / or \\)")
+
+
+def build_model(Model, cfg, vocab_size: int, rung: str):
+    """`Model(cfg, vocab_size)`, with one line when the model's settings do not fit together."""
+    try:
+        model = Model(cfg, vocab_size)
+    except (AssertionError, ValueError, RuntimeError, ZeroDivisionError) as e:  # the model's own checks
+        train_fields = {f.name for f in fields(TrainConfig)}
+        flags = " ".join(f"--{f.name} {getattr(cfg, f.name)}" for f in fields(cfg) if f.name not in train_fields)
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise LadderError(f"{rung}'s model cannot be built with {flags}: {reason}") from None
+    limit = model.context_length
+    if limit is not None and cfg.block_size > limit:
+        raise LadderError(f"--block_size {cfg.block_size} is longer than the model supports ({limit})")
+    return model

@@ -156,6 +156,12 @@ def load_dataset(cfg, tokenizer=None) -> Dataset:
 # batches: random windows from a generator seeded by the run seed (never the global RNG)
 
 
+def rank_seed(seed: int, rank: int) -> int:
+    """The batch-stream seed of one DDP rank: far apart per rank (a prime stride), so rank 1 of
+    seed 1337 never draws the batches of rank 0 of seed 1338."""
+    return seed + 1_000_003 * rank
+
+
 class Batcher:
     """Random (x, y) windows of `block_size` tokens from one split.
 

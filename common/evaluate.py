@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from common.config import EXTRAPOLATION
+
 
 @torch.no_grad()
 def nll_sums(model, ids: np.ndarray, byte_lut: np.ndarray, unk_id, context: int, batch_size: int, device, autocast):
@@ -67,3 +69,23 @@ def evaluate_split(model, dataset, split: str, context: int, batch_size: int, de
     # word ppl only on the whole split, where the word count is exact (the first token is
     # never predicted; its share of a word is negligible)
     return metrics(nll, n, nb, ub, s.n_words if max_tokens is None else None)
+
+
+def full_evaluation(model, dataset, context: int, batch_size: int, device, autocast) -> dict:
+    """The end of a run: the whole validation and test splits at the training context, and val bpb
+    at longer contexts (length extrapolation, val/bpb@Nx) where the model has positions for them."""
+    out = {}
+    for split, key in (("valid", "val"), ("test", "test")):
+        m = evaluate_split(model, dataset, split, context, batch_size, device, autocast)
+        out.update({f"{key}/{k}": v for k, v in m.items()})
+    limit = model.context_length
+    for mult in EXTRAPOLATION[1:]:
+        if limit is not None and mult * context > limit:
+            out[f"val/bpb@{mult}x"] = None  # learned positions stop at the table's end
+            continue
+        batch = max(1, batch_size // mult)
+        out[f"val/bpb@{mult}x"] = evaluate_split(model, dataset, "valid", mult * context, batch, device, autocast)[
+            "bpb"
+        ]
+    out["val/bpb@1x"] = out["val/bpb"]
+    return out

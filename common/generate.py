@@ -2,6 +2,8 @@
 
 import torch
 
+from common.errors import LadderError
+
 
 class LayerCache:
     """One attention layer's keys and values during generation, in a preallocated buffer.
@@ -73,8 +75,13 @@ def sample_next(logits: torch.Tensor, temperature=1.0, top_k=None, top_p=None, g
         drop = cum - sorted_logits.softmax(dim=-1) >= top_p
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
-    probs = logits.softmax(dim=-1)
-    return torch.multinomial(probs.cpu(), 1, generator=generator).to(logits.device)
+    probs = logits.softmax(dim=-1).cpu()
+    if not probs.isfinite().all():  # torch.multinomial would fail with an internal error
+        raise LadderError(
+            "cannot sample: the next-token probabilities are NaN or inf (weights that blew up in "
+            "training, or a --temperature too close to 0; use 0 for greedy)"
+        )
+    return torch.multinomial(probs, 1, generator=generator).to(logits.device)
 
 
 @torch.no_grad()  # not inference_mode: tables built here (RoPE, ALiBi) are reused by training

@@ -2,6 +2,7 @@
 and every bad input named in the issue (one line, non-zero exit, nothing saved is lost).
 Run: pytest tests/test_core.py"""
 
+import contextlib
 import json
 import math
 import signal
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 import common.train
+from common.checkpoint import load_checkpoint_state
 from common.config import parse_config
 from common.corpus import load_corpus, split_text
 from common.data import Batcher, CharTokenizer
@@ -53,7 +55,7 @@ def test_uniform_model_scores_log2_vocab_bits_per_token():
     ids = np.arange(11) % 4
     lut = np.full(4, 2.0)
     for context in (3, 4, 10):  # windows may or may not divide the 10 predictions evenly
-        nll, n, nb, ub = nll_sums(Uniform(4), ids, lut, None, context, 2, "cpu", __import__("contextlib").nullcontext)
+        nll, n, nb, ub = nll_sums(Uniform(4), ids, lut, None, context, 2, "cpu", contextlib.nullcontext)
         assert n == 10 and nb == 20
         assert metrics(nll, n, nb)["bpb"] == pytest.approx(math.log2(4) / 2)
 
@@ -63,9 +65,7 @@ def test_unknown_bytes_and_rate():
     ids = tok.encode("ab€c")  # € (3 bytes) is unknown
     assert ids[2] == tok.unk_id and tok.decode(ids) == "ab\ufffdc"
     lut = np.array([1.0, 1, 1, 1, 3.0])  # unk stands for 3 bytes here
-    nll, n, nb, ub = nll_sums(
-        Uniform(5), np.array(ids), lut, tok.unk_id, 8, 1, "cpu", __import__("contextlib").nullcontext
-    )
+    nll, n, nb, ub = nll_sums(Uniform(5), np.array(ids), lut, tok.unk_id, 8, 1, "cpu", contextlib.nullcontext)
     assert nb == 5 and metrics(nll, n, nb, ub)["unk_rate"] == pytest.approx(3 / 5)
 
 
@@ -288,6 +288,18 @@ def cli(*args, cwd=None):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=120)
 
 
+def one_line_exit_2(main, argv, capsys) -> str:
+    """Run `main(argv)` as the command line would (run_cli): exit status 2 and one line on stderr."""
+    from common.errors import run_cli
+
+    capsys.readouterr()  # drop what came before (a training run's progress bar)
+    with pytest.raises(SystemExit) as e:
+        run_cli(main, argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and err.startswith("error: "), err
+    return err
+
+
 @pytest.mark.parametrize(
     "make, needle",
     [
@@ -298,35 +310,18 @@ def cli(*args, cwd=None):
         (None, "neither a corpus name"),
     ],
 )
-def test_bad_data_gets_one_line(tmp_path, make, needle):
+def test_bad_data_gets_one_line(tmp_path, capsys, make, needle):
     path = tmp_path / "corpus.txt"
     if make:
         make(path)
-    r = cli(
-        "v0_bigram.py",
-        f"--data={path}",
-        f"--cache_dir={tmp_path}/c",
-        f"--out_dir={tmp_path}/r",
-        "--wandb=disabled",
-        "--block_size=4096",
-    )
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.count("\n") == 1 and needle in r.stderr, r.stderr
+    argv = [f"--data={path}", f"--cache_dir={tmp_path}/c", f"--out_dir={tmp_path}/r", "--wandb=disabled"]
+    assert needle in one_line_exit_2(v0.main, [*argv, "--block_size=4096"], capsys)
 
 
-def test_missing_named_corpus_names_both_ways(tmp_path):
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from common.corpus import load_corpus; from common.errors import run_cli; run_cli(load_corpus, 'tinyshakespeare')",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "HF_DATASETS_OFFLINE": "1", "HOME": str(tmp_path)},
-    )
-    assert r.returncode == 2 and "LADDER_DATA_DIR" in r.stderr and "Traceback" not in r.stderr
+def test_missing_named_corpus_names_both_ways(monkeypatch):
+    monkeypatch.delenv("LADDER_DATA_DIR")
+    with pytest.raises(LadderError, match="LADDER_DATA_DIR"):
+        load_corpus("tinyshakespeare")  # not on the Hugging Face path: fails at once, no network
 
 
 def test_wikitext_without_data_or_network_fails_at_once(tmp_path):
@@ -347,6 +342,7 @@ def test_wikitext_without_data_or_network_fails_at_once(tmp_path):
 
 
 def test_unknown_flag_from_the_command_line():
+    """The one real command line of this file: a rung run as a script answers in one line."""
     r = cli("v1_transformer.py", "--n_heads", "4")
     assert r.returncode == 2 and r.stderr.strip() == "error: unknown flag --n_heads; did you mean --n_head?"
 
@@ -399,7 +395,7 @@ def test_sampling_keeps_the_nucleus_only():
     assert draws == {0, 1}  # 0.5 + 0.3 reaches 0.75; tokens 2 and 3 are cut
 
 
-def test_sample_cli_and_importable_api(tmp_path):
+def test_sample_cli_and_importable_api(tmp_path, capsys):
     v1.main(tiny_argv(v1, tmp_path, name="r"))
     ckpt = tmp_path / "ckpt" / "r" / "ckpt.pt"
     from sample import load_checkpoint
@@ -407,10 +403,12 @@ def test_sample_cli_and_importable_api(tmp_path):
     model, tok, cfg = load_checkpoint(ckpt)
     idx = torch.tensor([tok.encode("I had")])
     out = generate(model, idx, 5, cfg.block_size, temperature=0)
-    r = cli("sample.py", str(ckpt), "--prompt", "I had", "--max_new_tokens", "5", "--temperature", "0")
-    assert r.returncode == 0 and r.stdout.rstrip("\n") == "I had" + tok.decode(out[0, 5:].tolist())
-    r = cli("sample.py", str(tmp_path / "missing.pt"))
-    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+    import sample
+
+    capsys.readouterr()
+    sample.main([str(ckpt), "--prompt", "I had", "--max_new_tokens", "5", "--temperature", "0"])
+    assert capsys.readouterr().out.rstrip("\n") == "I had" + tok.decode(out[0, 5:].tolist())
+    assert "does not exist" in one_line_exit_2(sample.main, [str(tmp_path / "missing.pt")], capsys)
 
 
 @pytest.mark.parametrize("tokenizer, vocab, minimum", [("bpe", 100, 256), ("bpe-english", 50, 98)])
@@ -445,8 +443,8 @@ def test_kill_9_then_resume_auto_equals_an_uninterrupted_run(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    meta = tmp_path / "ckpt" / "cut" / "meta.json"
-    while not (meta.exists() and json.loads(meta.read_text())["step"] >= 100):
+    ckpt = tmp_path / "ckpt" / "cut" / "ckpt.pt"
+    while not (ckpt.exists() and load_checkpoint_state(ckpt, mmap=True)["step"] >= 100):
         assert proc.poll() is None, "the run ended before it could be killed"
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)

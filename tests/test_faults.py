@@ -7,11 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 import common.files
+import sample
 import visualize
+from common.checkpoint import find_resumable, load_checkpoint_state
 from common.errors import LadderError, run_cli
 from common.files import atomic_write, writable_folder
+from common.generate import sample_next
 from tests.conftest import rung_module, tiny_argv
 
 v0 = rung_module("v0_bigram")
@@ -26,6 +30,11 @@ def ckpt_of(tmp_path, name="r") -> Path:
     return tmp_path / "ckpt" / name / "ckpt.pt"
 
 
+def finite(path) -> bool:
+    state = torch.load(path, weights_only=True)
+    return all(t.isfinite().all() for t in state["model"].values())
+
+
 def one_line(main, argv, capsys) -> str:
     """`main(argv)` as the command line runs it: exit status 2 and one line on stderr."""
     capsys.readouterr()  # drop what came before (a training run's progress bar)
@@ -36,7 +45,45 @@ def one_line(main, argv, capsys) -> str:
     return err
 
 
-# --- 16.2 / 16.9: full disk, read-only folders; one atomic write --------------------------------
+# --- 16.1: a model that blows up is never saved over a good checkpoint --------------------------
+
+
+def test_blown_up_weights_are_not_saved_and_the_good_checkpoint_is_named(tmp_path):
+    # lr 1e3: step 1 is still finite, the update of step 2 gives NaN/inf weights (issue 16.1)
+    with pytest.raises(LadderError, match=r"NaN or inf by step 2.*last good checkpoint is .*ckpt.pt \(step 1\)"):
+        run_v1(tmp_path, name="r", lr=1e3, max_steps=40, eval_interval=1, sample_tokens=0)
+    state = load_checkpoint_state(ckpt_of(tmp_path))
+    assert state["step"] == 1 and finite(ckpt_of(tmp_path))
+
+
+def test_a_blow_up_before_any_checkpoint_says_there_is_none(tmp_path):
+    # lr 1e6: the weights stay finite but so large that the first validation loss is NaN
+    with pytest.raises(LadderError, match=r"validation loss became nan at step 1.*no checkpoint was saved yet"):
+        run_v1(tmp_path, name="r", lr=1e6, eval_interval=1)
+    assert not ckpt_of(tmp_path).exists()
+
+
+def test_blow_up_on_the_last_step_keeps_the_periodic_checkpoint(tmp_path, monkeypatch):
+    # no eval on the last step: the final summary and final checkpoint must refuse the weights
+    import common.train
+
+    real_step = common.train.train_step
+
+    def poison_last(run, state, model):
+        loss = real_step(run, state, model)
+        if state.step == run.cfg.max_steps - 1:
+            with torch.no_grad():
+                next(state.model.parameters()).fill_(float("inf"))
+        return loss
+
+    monkeypatch.setattr(common.train, "train_step", poison_last)
+    with pytest.raises(LadderError, match=r"NaN or inf by step 6.*\(step 3\)"):
+        run_v1(tmp_path, name="r")
+    assert load_checkpoint_state(ckpt_of(tmp_path))["step"] == 3 and finite(ckpt_of(tmp_path))
+    assert not (tmp_path / "runs" / "r" / "summary.json").exists()
+
+
+# --- 16.2 / 16.9: full disk, read-only or blocked folders ----------------------------------------
 
 
 def test_full_disk_under_the_checkpoint_keeps_the_old_one(tmp_path):
@@ -50,7 +97,7 @@ def test_full_disk_under_the_checkpoint_keeps_the_old_one(tmp_path):
         run_v1(tmp_path, name="r", max_steps=12, resume=ckpt)
     assert not tmp.exists() and not tmp.is_symlink()  # the temporary file is gone
     assert ckpt.read_bytes() == before
-    assert not list(ckpt.parent.glob("*.tmp"))
+    assert sorted(p.name for p in ckpt.parent.iterdir()) == ["ckpt.pt"]
 
 
 def test_full_disk_under_the_run_folder_is_one_line(tmp_path):
@@ -80,6 +127,21 @@ def read_only(tmp_path):
             return
     folder.rmdir() if folder.is_dir() else None
     pytest.skip("no read-only folder to test with")
+
+
+@pytest.mark.parametrize("flag", ["out_dir", "ckpt_dir", "cache_dir"])
+def test_unwritable_output_folders_fail_before_any_work(tmp_path, read_only, flag):
+    with pytest.raises(LadderError, match=f"cannot write in {read_only}.*--{flag}"):
+        run_v1(tmp_path, name="r", **{flag: read_only})
+    assert not (tmp_path / "cache").exists()  # failed before the data was even read
+
+
+@pytest.mark.parametrize("flag", ["out_dir", "ckpt_dir", "cache_dir"])
+def test_a_file_where_a_folder_should_be(tmp_path, flag):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(LadderError, match=f"cannot write in {blocker}/x: a file stands where a folder should be"):
+        run_v1(tmp_path, name="r", **{flag: blocker / "x"})
 
 
 def test_visualize_out_read_only(tmp_path, read_only, capsys):
@@ -112,3 +174,164 @@ def test_atomic_write_syncs_the_file_before_the_rename_and_the_folder_after(tmp_
 def test_writable_folder_leaves_nothing_behind(tmp_path):
     assert writable_folder(tmp_path / "a" / "b") == tmp_path / "a" / "b"
     assert list((tmp_path / "a" / "b").iterdir()) == []
+
+
+# --- 16.3: one checkpoint file, no index beside it to disagree with it -----------------------------
+
+
+def test_no_index_file_and_resume_auto_reads_the_checkpoints_themselves(tmp_path):
+    run_v1(tmp_path, name="done")
+    with pytest.raises(KeyboardInterrupt):  # an unfinished run: Ctrl-C at step 2
+        import signal
+
+        import common.train
+
+        real = common.train.lr_at
+        common.train.lr_at = lambda cfg, step, p: signal.raise_signal(signal.SIGINT) or real(cfg, step, p)
+        try:
+            run_v1(tmp_path, name="cut")
+        finally:
+            common.train.lr_at = real
+    assert sorted(p.name for p in ckpt_of(tmp_path, "cut").parent.iterdir()) == ["ckpt.pt"]
+    (ckpt_of(tmp_path, "done").parent / "meta.json").write_text('{"rung": "v1_transformer", "finished": false}')
+    ckpt_of(tmp_path, "done").touch()  # newer, and a stale index would call it unfinished
+    assert find_resumable(tmp_path / "ckpt", "v1_transformer") == ckpt_of(tmp_path, "cut")
+
+
+# --- 16.4: non-finite flags, and sampling from a non-finite model ----------------------------------
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_non_finite_numbers_are_refused_by_the_parser(tmp_path, value):
+    with pytest.raises(LadderError, match="is not a finite number"):
+        run_v1(tmp_path, lr=value)
+    with pytest.raises(LadderError, match="is not a finite number"):
+        sample.main(["x.pt", f"--temperature={value}"])
+
+
+def test_sampling_non_finite_logits_is_one_line():
+    logits = torch.tensor([[0.0, float("nan"), 1.0]])
+    with pytest.raises(LadderError, match="probabilities are NaN or inf"):
+        sample_next(logits, temperature=1.0)
+
+
+@pytest.mark.parametrize(
+    "flag, value, needle",
+    [
+        ("beta2", 1.5, "--beta2 must be in"),
+        ("weight_decay", -1, "--weight_decay must be >= 0"),
+        ("min_lr_ratio", 2, "--min_lr_ratio must be in"),
+        ("name", "a/b", "plain folder name"),
+    ],
+)
+def test_more_nonsense_settings(tmp_path, flag, value, needle):
+    with pytest.raises(LadderError, match=needle):
+        run_v1(tmp_path, **{flag: value})
+
+
+# --- 16.5: devices that are not here ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:0", "cuda:7", "meta"])
+def test_missing_devices_are_one_line(tmp_path, device):
+    if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.device_count() > int(device[5:]):
+        pytest.skip("this machine has that GPU")
+    with pytest.raises(LadderError, match=f"--device '?{device}"):
+        run_v1(tmp_path, device=device)
+
+
+def test_sample_on_a_missing_device(tmp_path, capsys):
+    run_v1(tmp_path, name="r")
+    assert "--device 'tpu'" in one_line(sample.main, [str(ckpt_of(tmp_path)), "--device", "tpu"], capsys)
+
+
+# --- 16.6: model settings that do not fit together ------------------------------------------------
+
+
+@pytest.mark.parametrize("settings", [dict(n_head=3, n_embd=16), dict(n_head=0), dict(n_embd=-4)])
+def test_model_settings_that_do_not_fit_fail_before_any_work(tmp_path, settings):
+    with pytest.raises(LadderError, match="v1_transformer's model cannot be built with --n_layer"):
+        run_v1(tmp_path, **settings)
+    assert not (tmp_path / "cache").exists()  # before the data was read, not after
+
+
+# --- 16.7 / 16.8: checkpoints that do not fit, or are not a rung's ---------------------------------
+
+
+def edited_checkpoint(tmp_path, edit) -> Path:
+    run_v1(tmp_path, name="r")
+    state = torch.load(ckpt_of(tmp_path), weights_only=True)
+    edit(state)
+    path = tmp_path / "x.pt"
+    torch.save(state, path)
+    return path
+
+
+def rename_qkv(state):
+    state["model"]["blocks.0.attn.c_attn.weight"] = state["model"].pop("blocks.0.attn.qkv.weight")
+
+
+def reshape_wte(state):
+    state["model"]["wte.weight"] = torch.zeros(5, 16)
+
+
+@pytest.mark.parametrize("edit", [rename_qkv, reshape_wte], ids=["renamed", "reshaped"])
+def test_weights_that_do_not_fit_the_model(tmp_path, capsys, edit):
+    path = edited_checkpoint(tmp_path, edit)
+    with pytest.raises(LadderError, match=r"x.pt does not fit v1_transformer.py's model"):
+        run_v1(tmp_path, resume=path)
+    assert "does not fit" in one_line(sample.main, [str(path)], capsys)  # the same check
+
+
+def test_non_finite_weights_in_a_checkpoint(tmp_path, capsys):
+    path = edited_checkpoint(tmp_path, lambda s: s["model"]["wte.weight"].fill_(float("nan")))
+    assert "NaN or inf weights" in one_line(sample.main, [str(path)], capsys)
+    with pytest.raises(LadderError, match="NaN or inf weights"):
+        run_v1(tmp_path, resume=path)
+
+
+def test_optimizer_state_that_does_not_fit(tmp_path):
+    path = edited_checkpoint(tmp_path, lambda s: s.update(optimizer=[s["optimizer"][0]] * 2))
+    with pytest.raises(LadderError, match="holds 2 optimizer state"):
+        run_v1(tmp_path, resume=path)
+
+
+def test_unreadable_tokenizer_in_a_checkpoint(tmp_path, capsys):
+    path = edited_checkpoint(tmp_path, lambda s: s.update(tokenizer="{not json"))
+    assert "tokenizer" in one_line(sample.main, [str(path)], capsys)
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ({"format": 1, "model": {}}, "lacks rung, config, tokenizer"),
+        ({"format": 1, "model": {}, "rung": None, "config": {}, "tokenizer": ""}, "names no rung"),
+        ({"format": 1, "model": {}, "rung": "os", "config": {}, "tokenizer": ""}, "os.py is not in"),
+    ],
+)
+def test_a_checkpoint_that_is_not_a_rungs(tmp_path, capsys, content, needle):
+    path = tmp_path / "x.pt"
+    torch.save(content, path)
+    assert needle in one_line(sample.main, [str(path)], capsys)
+    assert needle in one_line(visualize.main, [str(path), "--out", str(tmp_path / "png")], capsys)
+    if "rung" not in content:  # --resume stops at the first missing key, never "python None.py"
+        with pytest.raises(LadderError, match=needle):
+            run_v1(tmp_path, resume=path)
+
+
+def test_sample_num_samples_must_be_positive(tmp_path, capsys):
+    run_v1(tmp_path, name="r")
+    assert "--num_samples" in one_line(sample.main, [str(ckpt_of(tmp_path)), "--num_samples", "0"], capsys)
+
+
+# --- records torn by a kill --------------------------------------------------------------------------
+
+
+def test_resume_after_a_kill_in_mid_record(tmp_path):
+    run_v1(tmp_path, name="r", max_steps=6)
+    metrics = tmp_path / "runs" / "r" / "metrics.jsonl"
+    (tmp_path / "runs" / "r" / "summary.json").unlink()
+    with open(metrics, "a") as f:
+        f.write('{"step": 7, "train/lo')  # killed while appending
+    summary = run_v1(tmp_path, name="r", max_steps=9, resume=ckpt_of(tmp_path))
+    assert summary["steps"] == 9 and '"train/lo\n' not in metrics.read_text()
