@@ -19,14 +19,15 @@ Run:  python benchmarks/bench_train.py --out results/bench/train.md
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from benchmarks.bench_tokenizer import machine as cpu_line  # noqa: E402
 from common.errors import run_cli  # noqa: E402
 from common.files import atomic_write  # noqa: E402
 from common.generate import generate  # noqa: E402
@@ -46,14 +48,8 @@ NANOGPT_CPU = dict(
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown cpu"
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name"):
-                cpu = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), load {os.getloadavg()[0]:.1f}"
+    """The tokenizer benchmark's CPU line, plus what the training figures depend on."""
+    return f"{cpu_line()}, torch {torch.__version__} ({torch.get_num_threads()} threads), load {os.getloadavg()[0]:.1f}"
 
 
 def matmul_peak(n=1024, seconds=3.0) -> float:
@@ -76,8 +72,8 @@ def flops_per_token(model, cfg) -> float:
 
 def run_ladder(rung: str, steps: int, tmp: Path, **settings) -> dict:
     """Train with the ladder's own loop (quietly) and return its summary."""
-    module = __import__(rung)
-    names = {f.name for f in __import__("dataclasses").fields(module.Config)}
+    module = importlib.import_module(rung)
+    names = {f.name for f in fields(module.Config)}
     args = dict(data="tinyshakespeare", max_steps=steps, eval_interval=10**9, wandb="disabled", warmup_steps=10)
     args.update(settings)
     args.update(cache_dir=ROOT / ".cache", out_dir=tmp / "runs", ckpt_dir=tmp / "ckpt", name=f"{rung}-{time.time_ns()}")
@@ -91,8 +87,8 @@ def section_train(peak: float, steps: int, tmp: Path):
     shapes = [(r, {}) for r in RUNGS] + [("v1_transformer", NANOGPT_CPU)]
     for rung, shape in shapes:
         s = run_ladder(rung, steps, tmp, **shape)
-        module = __import__(rung)
-        names = {f.name for f in __import__("dataclasses").fields(module.Config)}
+        module = importlib.import_module(rung)
+        names = {f.name for f in fields(module.Config)}
         cfg = module.Config(**{k: v for k, v in shape.items() if k in names})
         model = module.Model(cfg, s["vocab_size"])
         fpt = flops_per_token(model, cfg) if rung != "v0_bigram" else 0.0
@@ -147,7 +143,7 @@ def section_generate():
 
     rows, threads = [], torch.get_num_threads()
     for rung in RUNGS[1:]:
-        module = __import__(rung)
+        module = importlib.import_module(rung)
         cfg = module.Config()
         torch.manual_seed(0)
         model = module.Model(cfg, 2000).eval()

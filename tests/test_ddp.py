@@ -3,6 +3,7 @@ only rank 0 writes, each rank draws its own batches, and the run resumes with 2 
 Run: pytest tests/test_ddp.py"""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from common.config import parse_config
-from common.data import Batcher, load_dataset
+from common.data import Batcher, load_dataset, rank_seed
 from tests.conftest import ROOT, rung_module, tiny_argv
 
 v2 = rung_module("v2_bpe_rope")
@@ -24,7 +25,7 @@ def torchrun(args, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
-        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
 
 
@@ -43,7 +44,7 @@ def test_two_processes_train_resume_and_write_once(tmp_path):
     expected = 0.0
     for rank in (0, 1):
         batcher = Batcher(
-            data.train.ids, cfg.block_size, cfg.batch_size, cfg.seed + 1_000_003 * rank, torch.device("cpu")
+            data.train.ids, cfg.block_size, cfg.batch_size, rank_seed(cfg.seed, rank), torch.device("cpu")
         )
         expected += sum(float(data.byte_lut["train"][batcher.next()[1].numpy()].sum()) for _ in range(6))
     assert summary["bytes"] == pytest.approx(expected)
