@@ -48,6 +48,12 @@ def load_sweep(path: Path) -> dict:
         raise LadderError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(spec, dict) or "program" not in spec or "parameters" not in spec:
         raise LadderError(f"{path} is not a wandb sweep file: it needs `program` and `parameters`")
+    params = spec["parameters"]
+    if not isinstance(spec["program"], str) or not isinstance(params, dict) or not params:
+        raise LadderError(f"{path}: `program` must be a file name and `parameters` a mapping of settings")
+    for name, p in params.items():
+        if not isinstance(p, dict) or not ({"value", "values"} & set(p) or {"min", "max"} <= set(p)):
+            raise LadderError(f"{path}: parameter {name!r} needs `value`, `values`, or `min` and `max`")
     if spec.get("method", "grid") not in ("grid", "random"):
         raise LadderError(f"{path}: method {spec.get('method')!r} is not supported here (grid or random)")
     return spec

@@ -90,30 +90,37 @@ def test_runs_skips_finished_and_resumes(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content, needle", [(None, "does not exist"), ("a: [", "not valid YAML"), ("a: 1", "not a wandb sweep file")]
+    "content, needle",
+    [
+        (None, "does not exist"),
+        ("a: [", "not valid YAML"),
+        ("a: 1", "not a wandb sweep file"),
+        ("program: v0_bigram.py\nparameters: [1, 2]", "a mapping of settings"),
+        ("program: v0_bigram.py\nparameters: {seed: {values: [1]}, lr: {min: 1}}", "parameter 'lr' needs"),
+    ],
 )
 def test_bad_sweep_files_get_one_line(tmp_path, content, needle):
     path = tmp_path / "s.yaml"
     if content is not None:
         path.write_text(content)
-    r = run_sweep(path)
-    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
+    with pytest.raises(LadderError, match=needle):
+        sweep.main([str(path)])
 
 
-def test_shards_split_a_sweep_without_overlap(tmp_path):
+def test_shards_split_a_sweep_without_overlap(tmp_path, capsys):
     out = ("--out_dir", str(tmp_path / "runs"))
     path = ROOT / "experiments" / "positions.yaml"
 
     def names(*args):
-        r = run_sweep(path, "--dry-run", *out, *args)
-        assert r.returncode == 0, r.stderr
-        return [w for line in r.stdout.splitlines() for w in line.split() if w.startswith("--name=")]
+        capsys.readouterr()
+        sweep.main([str(path), "--dry-run", *out, *args])
+        return [w for line in capsys.readouterr().out.splitlines() for w in line.split() if w.startswith("--name=")]
 
     everything, first, second = names(), names("--shard", "1/2"), names("--shard", "2/2")
     assert len(everything) == 9 and len(first) == 5 and len(second) == 4
     assert sorted(first + second) == sorted(everything)
-    bad = run_sweep(path, "--dry-run", "--shard", "3/2")
-    assert bad.returncode == 2 and "--shard '3/2'" in bad.stderr and "Traceback" not in bad.stderr
+    with pytest.raises(LadderError, match="--shard '3/2'"):
+        sweep.main([str(path), "--dry-run", "--shard", "3/2"])
 
 
 def test_rung_launcher_help_and_bad_rung(capsys):
