@@ -52,3 +52,10 @@ def tiny_argv(module, tmp_path, **overrides):
 @pytest.fixture(params=RUNGS)
 def rung(request):
     return rung_module(request.param)
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory):
+    """A token and tokenizer cache shared by tests that only need some trained checkpoint: each
+    tokenizer kind is trained once per session, not once per test (entries are keyed by content)."""
+    return tmp_path_factory.mktemp("shared-cache")

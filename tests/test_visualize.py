@@ -17,13 +17,13 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module", params=RUNGS)
-def checkpoint(request, tmp_path_factory):
+def checkpoint(request, tmp_path_factory, shared_cache):
     """(rung, n_layer, path): one tiny checkpoint per rung, trained once for this file."""
     module = rung_module(request.param)
     tmp = tmp_path_factory.mktemp(request.param)
     has_layers = "n_layer" in {f.name for f in fields(module.Config)}
     extra = {"n_layer": 2} if has_layers else {}  # two blocks: two attention pictures
-    module.main(tiny_argv(module, tmp, name="tiny", **extra))
+    module.main(tiny_argv(module, tmp, name="tiny", cache_dir=shared_cache, **extra))
     return request.param, 2 if has_layers else 0, tmp / "ckpt" / "tiny" / "ckpt.pt"
 
 
