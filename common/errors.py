@@ -1,5 +1,6 @@
 """User-facing errors: one line that says what was wrong and what to do, never a traceback."""
 
+import os
 import sys
 
 
@@ -17,3 +18,6 @@ def run_cli(main, *args, **kwargs):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:  # `python sample.py CKPT | head`: the reader left early, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's exit flush must not fail again
+        sys.exit(1)

@@ -335,3 +335,21 @@ def test_resume_after_a_kill_in_mid_record(tmp_path):
         f.write('{"step": 7, "train/lo')  # killed while appending
     summary = run_v1(tmp_path, name="r", max_steps=9, resume=ckpt_of(tmp_path))
     assert summary["steps"] == 9 and '"train/lo\n' not in metrics.read_text()
+
+
+def test_a_closed_pipe_is_not_a_traceback(monkeypatch):
+    """`python sample.py CKPT | head -1`: the reader leaves, run_cli exits quietly."""
+    import types
+
+    import common.errors
+
+    redirected = []
+    monkeypatch.setattr(common.errors.os, "dup2", lambda fd, target: redirected.append(target))
+    monkeypatch.setattr(common.errors.sys, "stdout", types.SimpleNamespace(fileno=lambda: 99))
+
+    def main():
+        raise BrokenPipeError
+
+    with pytest.raises(SystemExit) as e:
+        run_cli(main)
+    assert e.value.code == 1 and redirected == [99]
