@@ -805,13 +805,16 @@ def _count_pretokens(pattern: str, texts: list[str]) -> Counter:
     return counts
 
 
-def _ordered_map(fn, items, num_workers: int):
+def ordered_map(fn, items, num_workers: int, initializer=None, initargs=()):
     """map(fn, items) across processes, in order, with at most 2 tasks per worker in flight
-    (Pool.imap would read the whole input ahead, which breaks bounded memory)."""
+    (Pool.imap would read the whole input ahead, which breaks bounded memory). `initializer`
+    runs once per worker (in this process when num_workers <= 1), e.g. to hand it a tokenizer."""
     if num_workers <= 1:
+        if initializer is not None:
+            initializer(*initargs)
         yield from map(fn, items)
         return
-    with multiprocessing.get_context().Pool(num_workers) as pool:
+    with multiprocessing.get_context().Pool(num_workers, initializer, initargs) as pool:
         pending = deque()
         for item in items:
             pending.append(pool.apply_async(fn, (item,)))
@@ -851,9 +854,14 @@ def count_pretokens(texts, pattern=GPT2_SPLIT_PATTERN, special_tokens=(), num_wo
     if second is None:  # one chunk of work: a pool would only add start-up time
         return _count_pretokens(pattern, first)
     counts = Counter()
-    for part in _ordered_map(partial(_count_pretokens, pattern), chain([first, second], it), workers):
+    for part in ordered_map(partial(_count_pretokens, pattern), chain([first, second], it), workers):
         counts.update(part)
     return counts
+
+
+def _spans_special(text: str, p: int, special_tokens) -> bool:
+    """Whether a special token could straddle position p of `text`."""
+    return any(s in text[max(0, p - len(s) + 1) : p + len(s) - 1] for s in special_tokens)
 
 
 def _safe_cut(tok: Tokenizer, text: str, end: int) -> int | None:
@@ -864,7 +872,7 @@ def _safe_cut(tok: Tokenizer, text: str, end: int) -> int | None:
             return None
         p = m.start()
         # A special token that spans p would be cut in two: look for one, and cut earlier if so.
-        if not any(s in text[max(0, p - len(s) + 1) : p + len(s) - 1] for s in tok.special_tokens):
+        if not _spans_special(text, p, tok.special_tokens):
             return p
         end = p
 
@@ -883,6 +891,36 @@ def _pieces(tok: Tokenizer, text: str, size: int) -> list[str]:
     return pieces + [text]
 
 
+def cut_stream(iterable, size: int = _CHUNK_CHARS, special_tokens=()):
+    """Re-cut a stream of str (a file's blocks, a dataset's rows) into pieces of about `size`
+    characters, each cut at a pre-token boundary of GPT-2's pattern (see _CUT) that no special
+    token straddles. So the pieces pre-tokenize, count and encode exactly as their concatenation
+    does, and whitespace-separated words are never cut either. Memory: about `size` characters
+    (more only while one "word" is longer than that)."""
+    longest = max(map(len, special_tokens), default=0)
+    parts, n = [], 0
+    for text in iterable:
+        parts.append(text)
+        n += len(text)
+        if n < size:
+            continue
+        buffer, at = "".join(parts), 0
+        # a special token that straddles a cut must lie wholly inside the buffer to be seen
+        end = len(buffer) - longest
+        while len(buffer) - at > size:
+            m = _CUT.search(buffer, at + size, end)
+            while m is not None and _spans_special(buffer, m.start(), special_tokens):
+                m = _CUT.search(buffer, m.start() + 1, end)
+            if m is None:
+                break  # no cut yet (one giant word?): read on
+            yield buffer[at : m.start()]
+            at = m.start()
+        parts, n = [buffer[at:]], len(buffer) - at
+    rest = "".join(parts)
+    if rest:
+        yield rest
+
+
 def encode_iterable(tok: Tokenizer, iterable, buffer_chars: int = _CHUNK_CHARS):
     """Yield the ids of the concatenation of an iterable of str (e.g. an open file's lines)
     with bounded memory: text is buffered up to a cut where pre-tokens cannot straddle.
@@ -894,21 +932,8 @@ def encode_iterable(tok: Tokenizer, iterable, buffer_chars: int = _CHUNK_CHARS):
         for text in iterable:
             yield from tok.encode(text)
         return
-    parts, size, limit = [], 0, buffer_chars
-    for text in iterable:
-        parts.append(text)
-        size += len(text)
-        if size >= limit:
-            buffer = "".join(parts)
-            # Cut no later than the longest special token from the end: one that spans the cut
-            # must be wholly inside the buffer for _safe_cut to see it.
-            p = _safe_cut(tok, buffer, len(buffer) - max(map(len, tok.special_tokens), default=0))
-            if p is None:  # no cut yet (one giant word?): keep reading
-                parts, limit = [buffer], 2 * size
-                continue
-            yield from tok.encode(buffer[:p])
-            parts, size, limit = [buffer[p:]], len(buffer) - p, buffer_chars
-    yield from tok.encode("".join(parts))
+    for piece in cut_stream(iterable, buffer_chars, tok.special_tokens):
+        yield from tok.encode(piece)
 
 
 _WORKER_TOKENIZER = None
@@ -1123,8 +1148,10 @@ class CharTokenizer:
         self.vocab_size = len(chars) + 1
 
     @classmethod
-    def train(cls, text: str) -> "CharTokenizer":
-        return cls("".join(sorted(set(text))))
+    def train(cls, text) -> "CharTokenizer":
+        """The characters of a str, or of an iterable of str (a stream of pieces)."""
+        chars = set(text) if isinstance(text, str) else set().union(*map(set, text))
+        return cls("".join(sorted(chars)))
 
     def encode(self, text: str) -> list[int]:
         unk, stoi = self.unk_id, self.stoi
@@ -1170,8 +1197,9 @@ def takes_vocab(kind: str) -> bool:
     return KINDS[kind][1] is not None
 
 
-def train_kind(kind: str, text: str, vocab: int, label: str = "the text", progress: bool = True):
-    """The tokenizer named `kind` (see KINDS) with `vocab` ids, trained on `text`. A BPE training
+def train_kind(kind: str, text, vocab: int, label: str = "the text", progress: bool = True):
+    """The tokenizer named `kind` (see KINDS) with `vocab` ids, trained on `text` (a str, or an
+    iterable of str pieces cut by cut_stream: the same tokenizer as on their concatenation). A BPE training
     prints one line before it (naming the text `label`) and one after it if the text ran out of pairs."""
     if kind not in KINDS:
         raise TokenizerError(f"unknown tokenizer {kind!r}; choose one of {', '.join(KINDS)}")

@@ -33,7 +33,10 @@ def setting(default, help: str, choices=None, group: str | None = None):
 class TrainConfig:
     # --- data
     data: str = setting(
-        "wikitext-2", "corpus name (wikitext-2, tinyshakespeare, the-verdict) or a UTF-8 file path", group="data"
+        "wikitext-2",
+        "corpus name (wikitext-2, wikitext-103, tinyshakespeare, the-verdict), hf:OWNER/NAME[:CONFIG] "
+        "(a Hugging Face dataset), or a .txt/.jsonl/.parquet file or a folder of them",
+        group="data",
     )
     data_dir: str = setting(
         "", "folder holding the named corpora (default: $LADDER_DATA_DIR, then Hugging Face)", group="data"
@@ -42,6 +45,13 @@ class TrainConfig:
         "char", "; ".join(f"{name}: {what}" for name, (what, _) in KINDS.items()), choices=tuple(KINDS), group="data"
     )
     vocab: int = setting(0, "BPE vocabulary size (ignored for char, whose alphabet comes from the data)", group="data")
+    text_column: str = setting("text", "the text column of a dataset, .jsonl or .parquet --data", group="data")
+    tokenizer_sample_mb: float = setting(
+        0.0,
+        "train the tokenizer on about this many MB of the training split, every k-th ~1 MB piece "
+        "spread over it; 0 = all of it",
+        group="data",
+    )
     cache_dir: str = setting(".cache", "where trained tokenizers and token ids are cached", group="data")
     # --- training (identical defaults on every rung: they are the ladder's reference run)
     seed: int = setting(1337, "seeds model init, batch order and sampling", group="training")
@@ -182,6 +192,12 @@ def validate(cfg: TrainConfig) -> None:
         raise LadderError(f"--beta2 must be in [0, 1), got {cfg.beta2}")
     if not 0 <= cfg.dropout < 1:
         raise LadderError(f"--dropout must be in [0, 1), got {cfg.dropout}")
+    if cfg.tokenizer_sample_mb < 0:
+        raise LadderError(
+            f"--tokenizer_sample_mb must be >= 0 (0 = the whole training split), got {cfg.tokenizer_sample_mb}"
+        )
+    if not cfg.text_column.strip():
+        raise LadderError("--text_column must name a column, e.g. --text_column text")
     if cfg.tokenizer != "char" and cfg.vocab <= 0:
         raise LadderError(f"--tokenizer {cfg.tokenizer} needs --vocab N (e.g. --vocab 500)")
     if cfg.name in (".", "..") or "/" in cfg.name or "\\" in cfg.name:

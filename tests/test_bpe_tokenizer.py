@@ -475,7 +475,7 @@ def test_ladder_caches_every_kind_and_reports_a_short_vocabulary(tmp_path, capsy
     from common.data import get_tokenizer
     from common.errors import LadderError
 
-    corpus = Corpus("sample", "test", SAMPLE, SAMPLE[:100], SAMPLE[:100])
+    corpus = Corpus.of("sample", "test", SAMPLE, SAMPLE[:100], SAMPLE[:100])
     for kind in KINDS:
         t = get_tokenizer(kind, 300, corpus, tmp_path)
         assert get_tokenizer(kind, 300, corpus, tmp_path).to_dict() == t.to_dict()  # the second from the cache

@@ -1,0 +1,321 @@
+"""Tests for common/corpus.py and common/data.py: every kind of --data (named corpora, local
+files and folders, `datasets` datasets saved on disk, as the hub path loads them), the streaming
+split and token cache (same text and ids as the in-memory path, resumable, keyed), the tokenizer
+trained from streamed pieces, and every bad input as one line.
+
+Run: pytest tests/test_data.py   (hermetic: tmp_path only, no network; a few seconds)
+     pytest -m slow tests/test_data.py   (adds the bounded-memory check)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import common.corpus as corpus_mod
+import common.data as data_mod
+from bpe_tokenizer import KINDS, cut_stream, train_kind
+from common.corpus import Corpus, FileText, InMemory, cut_splits, load_corpus, split_text
+from common.data import get_tokenizer, load_dataset, tokenizer_json
+from common.errors import LadderError, run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = (Path(__file__).parent / "fixtures" / "sample.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """`datasets` in offline mode (cache only), as the ladder sets it when the hub cannot be reached.
+    It reads the setting at import, and another test may have imported it already: set both."""
+    datasets = pytest.importorskip("datasets")
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    datasets.disable_progress_bars()
+    return datasets
+
+
+def cfg(tmp_path, data, **kw):
+    base = dict(data=str(data), data_dir="", tokenizer="bpe", vocab=300, cache_dir=str(tmp_path / "cache"))
+    base.update(block_size=8, text_column="text", tokenizer_sample_mb=0.0)
+    return SimpleNamespace(**(base | kw))
+
+
+# --- splits: the streaming cut equals the in-memory one ----------------------------------------------
+
+
+@pytest.mark.parametrize("block", [3, 7, 1 << 22])
+def test_streaming_cut_equals_split_text(monkeypatch, block):
+    monkeypatch.setattr(corpus_mod, "BLOCK", block)
+    texts = ["tiny\n", "abc", "a\nb\n", "x" * 100 + "\n", "line\n" * 37, "é\nü" * 50 + "\n", "\n" * 20, SAMPLE]
+    for text in texts:
+        assert tuple(p.read() for p in cut_splits(InMemory(text))) == split_text(text)
+
+
+def test_file_text_decodes_across_blocks_and_resumes_at_any_byte(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus_mod, "BLOCK", 5)  # cuts inside multi-byte characters
+    text = "héllo wörld 😀 日本語\n" * 20
+    path = tmp_path / "t.txt"
+    path.write_text(text, encoding="utf-8")
+    f = FileText(path)
+    assert f.read() == text and f.n_bytes() == len(text.encode())
+    starts = [len(text[:k].encode()) for k in (0, 1, 2, 14, 15, 100)]
+    for start in starts:
+        assert "".join(f.pieces(start)) == text.encode()[start:].decode()
+
+
+def test_a_file_corpus_streams_the_same_splits(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus_mod, "BLOCK", 64)
+    path = tmp_path / "my corpus.txt"
+    path.write_text(SAMPLE, encoding="utf-8")
+    c = load_corpus(str(path))
+    assert (c.train, c.valid, c.test) == split_text(SAMPLE) and c.name == "my-corpus"
+    named = load_corpus("the-verdict")
+    text = (Path(os.environ["LADDER_DATA_DIR"]) / "the-verdict" / "the-verdict.txt").read_text()
+    assert (named.train, named.valid, named.test) == split_text(text)
+
+
+def test_bad_utf8_is_found_across_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus_mod, "BLOCK", 4)
+    path = tmp_path / "bad.txt"
+    path.write_bytes("ok é\n".encode() * 3 + b"bad \xff\n" + b"more text\n" * 50)
+    with pytest.raises(LadderError, match=r"not UTF-8 text: byte 22 \(line 4\) is b'\\xff'"):
+        load_corpus(str(path))
+
+
+# --- the token cache: streaming ids are the in-memory ids; interrupted builds resume ----------------
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe", "bpe-english"])
+def test_streamed_ids_equal_in_memory_ids(tmp_path, monkeypatch, kind):
+    monkeypatch.setattr(data_mod, "PIECE_CHARS", 97)  # many pieces, each cut at a pre-token boundary
+    path = tmp_path / "c.txt"
+    path.write_text(SAMPLE + "naïve café ☃ snow\n" * 30, encoding="utf-8")
+    data = load_dataset(cfg(tmp_path, path, tokenizer=kind))
+    tok, corpus = data.tokenizer, data.corpus
+    assert tok.to_dict() == train_kind(kind, corpus.train, 300, progress=False).to_dict()  # streamed training
+    for name in ("train", "valid", "test"):
+        text, split = corpus.split(name), data.split(name)
+        assert split.ids.tolist() == tok.encode(text)
+        assert split.n_bytes == len(text.encode()) and split.n_words == len(text.split()) + text.count("\n")
+        if tok.unk_id is not None:
+            assert split.n_unk == tok.encode(text).count(tok.unk_id)
+
+
+def test_an_interrupted_cache_build_resumes_to_the_same_ids(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_mod, "PIECE_CHARS", 2000)
+    monkeypatch.setattr(data_mod, "SAVE_SECONDS", 0.0)  # record the place after every piece
+    path = tmp_path / "c.txt"
+    path.write_text(SAMPLE * 10, encoding="utf-8")
+    expected = load_dataset(cfg(tmp_path / "a", path)).train.ids.tolist()
+
+    real, calls = data_mod._encode_piece, []
+
+    def dies_after_three(piece):
+        calls.append(piece)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(piece)
+
+    monkeypatch.setattr(data_mod, "_encode_piece", dies_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        load_dataset(cfg(tmp_path / "b", path))
+    place = next((tmp_path / "b" / "cache" / "tokens").glob("*/train.place.json"))
+    assert json.loads(place.read_text())["n_bytes"] > 0
+    monkeypatch.setattr(data_mod, "_encode_piece", real)
+    assert load_dataset(cfg(tmp_path / "b", path)).train.ids.tolist() == expected
+    assert not place.exists()
+
+
+def test_cache_is_keyed_by_text_and_tokenizer(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text(SAMPLE, encoding="utf-8")
+    a = load_dataset(cfg(tmp_path, path))
+    b = load_dataset(cfg(tmp_path, path, vocab=280))
+    assert tokenizer_json(a.tokenizer) != tokenizer_json(b.tokenizer)
+    path.write_text(SAMPLE.replace("the", "teh"), encoding="utf-8")
+    c = load_dataset(cfg(tmp_path, path))
+    assert c.train.ids.tolist() == c.tokenizer.encode(c.corpus.train)
+    assert len(list((tmp_path / "cache" / "tokens").iterdir())) == 3
+    assert len(list((tmp_path / "cache" / "tokenizers").iterdir())) == 3
+
+
+def test_tokenizer_sample_trains_on_part_of_the_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_mod, "PIECE_CHARS", 1000)
+    corpus = Corpus.of("s", "test", SAMPLE * 4, "v\n", "t\n")
+    pieces = list(data_mod.training_pieces(corpus.text("train"), 0.002))
+    assert 2000 <= sum(len(p.encode()) for p in pieces) < 4000
+    assert "".join(pieces) != corpus.train and all(p in corpus.train for p in pieces)
+    sampled = get_tokenizer("bpe", 300, corpus, tmp_path, sample_mb=0.002)
+    assert list((tmp_path / "tokenizers").glob("*-sample0.002MB.json")) and sampled.vocab_size == 300
+
+
+# --- sources: local files and folders, `datasets` saved on disk ---------------------------------------
+
+
+def docs(n=60):
+    return [f"Document {i}: {SAMPLE[(i * 97) % 900 : (i * 97) % 900 + 120]}" for i in range(n)]
+
+
+def test_jsonl_parquet_and_folders(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = docs()
+    joined = "".join(r + "\n" for r in rows)
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"body": r, "n": 1}) + "\n" for r in rows))
+    pq.write_table(pa.table({"body": rows}), tmp_path / "d.parquet")
+    for name in ("d.jsonl", "d.parquet"):
+        c = load_corpus(str(tmp_path / name), text_column="body")
+        assert c.train + c.valid + c.test == joined and (c.train, c.valid, c.test) == split_text(joined)
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for k in range(3):
+        (folder / f"{k}.txt").write_text("".join(r + "\n" for r in rows[k::3]).rstrip("\n"))
+    c = load_corpus(str(folder))
+    assert c.train + c.valid + c.test == "".join(r + "\n" for k in range(3) for r in rows[k::3])
+    layout = tmp_path / "layout"
+    layout.mkdir()
+    for split in ("train", "valid", "test"):
+        (layout / f"{split}.txt").write_text(f"{split} text\n" * 5)
+    assert load_corpus(str(layout)).valid == "valid text\n" * 5
+
+
+def test_a_saved_datasets_dataset_loads_through_the_hub_path(tmp_path, offline):
+    datasets = offline
+    rows = docs()
+    whole = datasets.DatasetDict(
+        train=datasets.Dataset.from_dict({"text": rows[:40], "id": list(range(40))}),
+        validation=datasets.Dataset.from_dict({"text": rows[40:50], "id": list(range(10))}),
+        test=datasets.Dataset.from_dict({"text": rows[50:], "id": list(range(10))}),
+    )
+    whole.save_to_disk(tmp_path / "three")
+    c = load_corpus(f"hf:{tmp_path / 'three'}")
+    assert c.train == "".join(r + "\n" for r in rows[:40]) and c.test == "".join(r + "\n" for r in rows[50:])
+    assert c.source.startswith("huggingface:")
+    only_train = datasets.Dataset.from_dict({"text": rows})
+    only_train.to_parquet(tmp_path / "pq" / "train.parquet")  # a folder of data files, as on the hub
+    c = load_corpus(f"hf:{tmp_path / 'pq'}")
+    joined = "".join(r + "\n" for r in rows)
+    assert (c.train, c.valid, c.test) == split_text(joined)
+    data = load_dataset(cfg(tmp_path, f"hf:{tmp_path / 'pq'}"))
+    assert data.train.ids.tolist() == data.tokenizer.encode(c.train)
+
+
+@pytest.mark.parametrize(
+    "make, spec, needle",
+    [
+        ("text", "{p}/d", None),
+        ("body", "{p}/d", "has no column 'text'"),
+        ("number", "{p}/d", "holds int64, not text"),
+        ("empty", "{p}/pq", "is empty"),
+        ("text", "{p}/d:nope", "no configurations"),
+        ("text", "{p}/pq:nope", "has no configuration 'nope' (BuilderConfig 'nope' not found. Available"),
+        (None, "nobody-has/this-dataset", "not in the local `datasets` cache"),
+    ],
+)
+def test_bad_datasets_are_one_line(tmp_path, offline, capsys, make, spec, needle):
+    datasets = offline
+    columns = {
+        "text": {"text": docs(20)},
+        "body": {"body": docs(20)},
+        "number": {"text": list(range(20))},
+        "empty": {"text": []},
+    }
+    if make:
+        text = datasets.Features({"text": datasets.Value("string")})
+        ds = datasets.Dataset.from_dict(columns[make], features=text if make == "empty" else None)
+        ds.to_parquet(tmp_path / "pq" / "train.parquet")  # a folder of data files, as on the hub
+        if make != "empty":  # (datasets cannot load an empty dataset saved with save_to_disk)
+            ds.save_to_disk(tmp_path / "d")
+    data = "hf:" + spec.format(p=tmp_path)
+    if needle is None:
+        assert load_corpus(data).train
+        return
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        run_cli(load_corpus, data)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and needle in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    "write, arg, needle",
+    [
+        (lambda p: (p / "d.jsonl").write_text('{"body": "x"}\n'), "d.jsonl", "has no 'text' field"),
+        (lambda p: (p / "d.jsonl").write_text('{"text": 3}\n'), "d.jsonl", "holds int, not text"),
+        (lambda p: (p / "d.jsonl").write_text("not json\n"), "d.jsonl", "line 1 is not JSON"),
+        (lambda p: (p / "d.jsonl").write_text(""), "d.jsonl", "is empty"),
+        (lambda p: (p / "sub").mkdir(), "sub", "no .txt, .jsonl, .parquet files"),
+        (lambda p: None, "missing.txt", "neither a corpus name"),
+    ],
+)
+def test_bad_local_data_is_one_line(tmp_path, write, arg, needle):
+    write(tmp_path)
+    with pytest.raises(LadderError, match=needle.replace(".", r"\.")):
+        load_corpus(str(tmp_path / arg))
+
+
+def test_wikitext_103_is_named_and_missing_names_both_ways(monkeypatch, offline):
+    monkeypatch.setattr(corpus_mod, "_hub_reachable", lambda timeout=3.0: False)
+    with pytest.raises(LadderError, match=r"wikitext-103/train.txt.*Salesforce/wikitext \(wikitext-103-v1\)"):
+        load_corpus("wikitext-103")
+
+
+# --- streaming tokenizer training: the same merges as on the whole text -------------------------------
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "char"])
+def test_training_on_pieces_across_processes_equals_training_on_the_text(monkeypatch, kind):
+    import bpe_tokenizer
+
+    monkeypatch.setattr(bpe_tokenizer, "_CHUNK_CHARS", 2000)  # several chunks: the process pool counts them
+    text = SAMPLE * 3 + "naïve café ☃\n"
+    pieces = cut_stream(iter(text[i : i + 333] for i in range(0, len(text), 333)), 500)
+    whole = train_kind(kind, text, 400, progress=False)
+    assert train_kind(kind, pieces, 400, progress=False).to_dict() == whole.to_dict()
+
+
+# --- memory stays flat in the corpus size (slow: builds ~40 MB corpora) --------------------------------
+
+RSS_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    from types import SimpleNamespace
+    sys.path.insert(0, {root!r})
+    from common.data import load_dataset
+    def status(key):
+        return int(next(x for x in open("/proc/self/status") if x.startswith(key)).split()[1]) / 1024
+    cfg = SimpleNamespace(data=sys.argv[1], data_dir="", tokenizer="bpe", vocab=2000, cache_dir=sys.argv[2],
+                          block_size=8, text_column="text", tokenizer_sample_mb=0.0)
+    load_dataset(cfg)
+    print(status("VmHWM"), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    """
+)
+
+
+@pytest.mark.slow
+def test_peak_memory_does_not_grow_with_the_corpus(tmp_path):
+    wiki = (Path(os.environ["LADDER_DATA_DIR"]) / "wikitext-2" / "train.txt").read_text()[:4_000_000]
+    peaks = []
+    for copies in (2, 10):  # 8 MB and 40 MB of text: tokenizer training and the token cache
+        path = tmp_path / f"c{copies}.txt"
+        path.write_text(wiki * copies)
+        code = RSS_SCRIPT.format(root=str(ROOT))
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(path), str(tmp_path / f"cache{copies}")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        peaks.append([float(x) for x in out.stdout.split()])
+    (small_main, small_kids), (big_main, big_kids) = peaks
+    assert big_main < small_main + 40, peaks  # 5x the text, not 5x the memory (the text alone is +32 MB)
+    assert big_kids < small_main + 60, peaks  # each encoding process: a tokenizer, its cache, a few pieces
