@@ -114,13 +114,18 @@ def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str, sample_
         except TokenizerError:
             print(f"ignoring unreadable cached tokenizer {path}; retraining")
     what = f"{sample_mb:g} MB sampled from " if sample_mb else ""
-    try:
-        with _bar(train, f"reading {corpus.name} train") as bar:
-            pieces = training_pieces(train, sample_mb, bar)
-            tok = train_kind(kind, pieces, vocab, f"{what}the {corpus.name} training split (cached for next time)")
-        tok.save(path)
-    except TokenizerError as e:
-        raise LadderError(str(e)) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.with_name(path.name + ".lock")):  # the ranks of one torchrun train it once
+        with contextlib.suppress(TokenizerError):  # another process trained it meanwhile
+            if path.is_file():
+                return load_tokenizer(path)
+        try:
+            with _bar(train, f"reading {corpus.name} train") as bar:
+                pieces = training_pieces(train, sample_mb, bar)
+                tok = train_kind(kind, pieces, vocab, f"{what}the {corpus.name} training split (cached for next time)")
+            tok.save(path)
+        except TokenizerError as e:
+            raise LadderError(str(e)) from None
     return tok
 
 
