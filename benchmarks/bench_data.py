@@ -1,0 +1,207 @@
+"""Streaming data at scale: token-cache build speed and peak memory at 100 MB and 1 GB of text,
+and tokenizer training time (ours against Hugging Face `tokenizers`) on the same corpora.
+
+The corpora are WikiText-2's training text repeated to the size asked, written to --tmp (never
+committed, never in the repo). Every measurement runs in a fresh process and reads its peak RSS
+from /proc/self/status (VmHWM); the processes it starts (pre-tokenizing, encoding) are reported
+separately (RUSAGE_CHILDREN: the largest of them).
+
+- build: `common.data.load_dataset` on the corpus with a byte-level BPE tokenizer of --vocab ids
+  trained on WikiText-2 (given, so only the cache build is timed): split the text, encode it in
+  pieces across processes, write the memory-mapped ids.
+- train: the tokenizer training `--data FILE` runs (streamed pieces, pre-token counts gathered in
+  parallel processes, then the merges), on the corpus' training split; `tokenizers`' BpeTrainer
+  on the same text (read whole: it has no streaming input here beyond an iterator of lines).
+
+Run:  nice -n 5 python benchmarks/bench_data.py --sizes 100 1000 --out results/bench/data.md
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from bench_tokenizer import machine  # noqa: E402
+
+PROBE = """
+import resource, sys, time
+sys.path[:0] = [{root!r}, {bench!r}]
+def status(key):
+    return int(next(x for x in open("/proc/self/status") if x.startswith(key)).split()[1]) / 1024
+"""
+
+BUILD = """
+from types import SimpleNamespace
+from bpe_tokenizer import load_tokenizer
+from common.data import load_dataset
+cfg = SimpleNamespace(data=sys.argv[1], data_dir="", tokenizer="bpe", vocab=0, cache_dir=sys.argv[2],
+                      block_size=128, text_column="text", tokenizer_sample_mb=0.0)
+tok = load_tokenizer(sys.argv[3])
+t0 = time.perf_counter()
+data = load_dataset(cfg, tok)
+seconds = time.perf_counter() - t0
+n_bytes = sum(data.split(s).n_bytes for s in ("train", "valid", "test"))
+n_tokens = sum(len(data.split(s).ids) for s in ("train", "valid", "test"))
+print(seconds, n_bytes, n_tokens, status("VmHWM"), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
+
+TRAIN_OURS = """
+from common.corpus import load_corpus
+from common.data import get_tokenizer
+corpus = load_corpus(sys.argv[1])
+t0 = time.perf_counter()
+tok = get_tokenizer("bpe", int(sys.argv[3]), corpus, sys.argv[2])
+seconds = time.perf_counter() - t0
+print(seconds, corpus.text("train").n_bytes(), len(tok.merges), status("VmHWM"),
+      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
+
+TRAIN_HF = """
+from common.corpus import load_corpus
+from bench_tokenizer import hf_train
+text = load_corpus(sys.argv[1]).train
+t0 = time.perf_counter()
+tok = hf_train(text, int(sys.argv[3]))
+seconds = time.perf_counter() - t0
+print(seconds, len(text.encode()), tok.get_vocab_size(), status("VmHWM"),
+      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
+
+
+def make_corpus(mb: int, folder: Path, data_dir: Path) -> Path:
+    """WikiText-2's training text repeated to about `mb` MB, written in pieces (never held whole)."""
+    path = folder / f"wikitext2-x{mb}MB.txt"
+    if path.is_file() and path.stat().st_size >= mb * 1_000_000:
+        return path
+    base = (data_dir / "wikitext-2" / "train.txt").read_bytes()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        written = 0
+        while written < mb * 1_000_000:
+            f.write(base)
+            written += len(base)
+    os.replace(tmp, path)
+    return path
+
+
+def probe(body: str, *args) -> list[float]:
+    code = PROBE.format(root=str(ROOT), bench=str(ROOT / "benchmarks")) + textwrap.dedent(body)
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"probe failed:\n{out.stderr[-3000:]}")
+    return [float(x) for x in out.stdout.split()[-5:]]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    p.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="corpus sizes in MB")
+    p.add_argument("--vocab", type=int, default=8000, help="BPE vocabulary size")
+    p.add_argument(
+        "--train_sizes",
+        type=int,
+        nargs="*",
+        default=None,
+        help="sizes to time tokenizer training at (default: the smallest)",
+    )
+    p.add_argument("--no_hf", action="store_true", help="skip the Hugging Face tokenizers comparison")
+    p.add_argument("--tmp", default="/tmp/ladder-bench-data", help="where the corpora and caches go (not the repo)")
+    p.add_argument("--data_dir", default=os.environ.get("LADDER_DATA_DIR", str(ROOT.parent / "shared" / "data")))
+    p.add_argument("--out", default=None, help="also write the results as markdown here")
+    args = p.parse_args()
+    tmp, data_dir = Path(args.tmp), Path(args.data_dir)
+    train_sizes = args.sizes[:1] if args.train_sizes is None else args.train_sizes
+
+    load_before = os.getloadavg()
+    print(
+        f"machine: {machine()}; load average {load_before[0]:.2f} (1 min), {load_before[1]:.2f} (5 min) before the run"
+    )
+    rows = []
+
+    def report(what, value, note=""):
+        rows.append((what, value, note))
+        print(f"{what:<50} {value:>14}  {note}", flush=True)
+
+    # the tokenizer the builds use: trained once on WikiText-2 (cached in --tmp)
+    tok_cache = tmp / "cache-wikitext2"
+    probe(TRAIN_OURS, data_dir / "wikitext-2" / "train.txt", tok_cache, args.vocab)
+    tok_path = next((tok_cache / "tokenizers").glob(f"*-bpe-{args.vocab}.json"))
+
+    for mb in args.sizes:
+        corpus = make_corpus(mb, tmp, data_dir)
+        cache = tmp / f"cache-{mb}"
+        subprocess.run(["rm", "-rf", str(cache)], check=True)
+        load = os.getloadavg()[0]
+        seconds, n_bytes, n_tokens, peak, kids = probe(BUILD, corpus, cache, tok_path)
+        report(
+            f"cache build, {n_bytes / 1e6:,.0f} MB",
+            f"{n_bytes / 1e6 / seconds:.2f} MB/s",
+            f"{seconds:.1f} s, {n_tokens:,.0f} tokens; load {load:.2f}",
+        )
+        report(f"peak RSS cache build, {n_bytes / 1e6:,.0f} MB: main", f"{peak:.0f} MB", "split, encode, write")
+        report(f"peak RSS cache build, {n_bytes / 1e6:,.0f} MB: workers", f"{kids:.0f} MB", "largest encoding process")
+        subprocess.run(["rm", "-rf", str(cache)], check=True)
+        if mb not in train_sizes:
+            continue
+        load = os.getloadavg()[0]
+        seconds, n_bytes, merges, peak, kids = probe(TRAIN_OURS, corpus, cache, args.vocab)
+        report(
+            f"tokenizer training, ours, {n_bytes / 1e6:,.0f} MB",
+            f"{seconds:.1f} s",
+            f"{merges:.0f} merges; load {load:.2f}",
+        )
+        report(
+            f"peak RSS tokenizer training, ours, {n_bytes / 1e6:,.0f} MB", f"{peak:.0f} MB", f"workers: {kids:.0f} MB"
+        )
+        subprocess.run(["rm", "-rf", str(cache)], check=True)
+        if not args.no_hf:
+            load = os.getloadavg()[0]
+            hf_seconds, n_bytes, vocab, peak, _ = probe(TRAIN_HF, corpus, cache, args.vocab)
+            report(
+                f"tokenizer training, tokenizers, {n_bytes / 1e6:,.0f} MB",
+                f"{hf_seconds:.1f} s",
+                f"vocab {vocab:.0f}; load {load:.2f}",
+            )
+            report(
+                f"peak RSS tokenizer training, tokenizers, {n_bytes / 1e6:,.0f} MB", f"{peak:.0f} MB", "holds the text"
+            )
+            report(
+                f"tokenizer training, ours / tokenizers, {n_bytes / 1e6:,.0f} MB",
+                f"{seconds / hf_seconds:.2f}x",
+                "goal <= 1x",
+            )
+
+    load_after = os.getloadavg()
+    print(f"load average after the run: {load_after[0]:.2f} (1 min), {load_after[1]:.2f} (5 min)")
+    if args.out:
+        cmd = "python benchmarks/bench_data.py " + " ".join(sys.argv[1:])
+        lines = [
+            "# Data benchmark: streaming token cache and tokenizer training at scale",
+            "",
+            f"Command: `{cmd}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+            "",
+            f"Machine: {machine()}. Load average before the run {load_before[0]:.2f} (1 min) / "
+            f"{load_before[1]:.2f} (5 min), after {load_after[0]:.2f} / {load_after[1]:.2f}: the machine is shared",
+            "with training runs, so every figure is one run under that load, not a best case.",
+            f"Corpora: WikiText-2's training text repeated to the size named, split 90/5/5; byte-level BPE, vocab {args.vocab}.",
+            "",
+            "| measure | value | note |",
+            "| --- | ---: | --- |",
+            *[f"| {w} | {v} | {n} |" for w, v, n in rows],
+            "",
+            "Peak RSS: VmHWM of the process that builds or trains; `workers` is the largest process it",
+            "started (ru_maxrss of its children; forked, so it counts what it shares with its parent).",
+            "",
+        ]
+        Path(args.out).write_text("\n".join(lines), encoding="utf-8")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
