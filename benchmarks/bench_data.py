@@ -13,7 +13,7 @@ separately (RUSAGE_CHILDREN: the largest of them).
   parallel processes, then the merges), on the corpus' training split; `tokenizers`' BpeTrainer
   on the same text (read whole: it has no streaming input here beyond an iterator of lines).
 
-Run:  nice -n 5 python benchmarks/bench_data.py --sizes 100 1000 --out results/bench/data.md
+Run:  nice -n 5 python benchmarks/bench_data.py --sizes 100 1000 --train_sizes 100 1000 --out results/bench/data.md
 """
 
 import argparse
@@ -110,13 +110,20 @@ def main():
         default=None,
         help="sizes to time tokenizer training at (default: the smallest)",
     )
-    p.add_argument("--no_hf", action="store_true", help="skip the Hugging Face tokenizers comparison")
+    p.add_argument(
+        "--hf_sizes",
+        type=int,
+        nargs="*",
+        default=None,
+        help="sizes to time tokenizers' trainer at (default: the smallest)",
+    )
     p.add_argument("--tmp", default="/tmp/ladder-bench-data", help="where the corpora and caches go (not the repo)")
     p.add_argument("--data_dir", default=os.environ.get("LADDER_DATA_DIR", str(ROOT.parent / "shared" / "data")))
     p.add_argument("--out", default=None, help="also write the results as markdown here")
     args = p.parse_args()
     tmp, data_dir = Path(args.tmp), Path(args.data_dir)
     train_sizes = args.sizes[:1] if args.train_sizes is None else args.train_sizes
+    hf_sizes = args.sizes[:1] if args.hf_sizes is None else args.hf_sizes
 
     load_before = os.getloadavg()
     print(
@@ -160,7 +167,7 @@ def main():
             f"peak RSS tokenizer training, ours, {n_bytes / 1e6:,.0f} MB", f"{peak:.0f} MB", f"workers: {kids:.0f} MB"
         )
         subprocess.run(["rm", "-rf", str(cache)], check=True)
-        if not args.no_hf:
+        if mb in hf_sizes:
             load = os.getloadavg()[0]
             hf_seconds, n_bytes, vocab, peak, _ = probe(TRAIN_HF, corpus, cache, args.vocab)
             report(

@@ -40,7 +40,7 @@ __all__ = ["CharTokenizer"]  # re-exported: experiments/count_bigram.py and test
 
 CACHE_VERSION = 2  # of the token cache's layout; part of its key
 PIECE_CHARS = 1 << 20  # text per piece of work (encoding, counting)
-PARALLEL_BYTES = 32 << 20  # splits at least this big are encoded across processes
+PARALLEL_BYTES = 32 << 20  # splits at least this big are encoded across processes (given spare cores)
 SAVE_SECONDS = 5.0  # how often a cache build records its place
 
 # -----------------------------------------------------------------------------
@@ -244,7 +244,9 @@ def _build_split(tok, text: Text, folder: Path, name: str, label: str) -> Split:
     lengths = _token_byte_lengths(tok)
     unk = tok.unk_id
     size = estimated_bytes(text)
-    workers = min(os.cpu_count() or 1, 8) if size is None or size >= PARALLEL_BYTES else 1
+    # one process reads, cuts and writes; the others encode. On 2 cores that pipeline measured
+    # slower than encoding in the one process (results/bench/data.md), so only with spare cores.
+    workers = min((os.cpu_count() or 1) - 1, 8) if size is None or size >= PARALLEL_BYTES else 1
     pieces = cut_stream(text.pieces(place["n_bytes"]), PIECE_CHARS)
 
     def save_place():

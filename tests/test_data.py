@@ -109,6 +109,19 @@ def test_streamed_ids_equal_in_memory_ids(tmp_path, monkeypatch, kind):
             assert split.n_unk == tok.encode(text).count(tok.unk_id)
 
 
+def test_cache_built_across_processes_equals_one_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_mod, "PIECE_CHARS", 500)
+    path = tmp_path / "c.txt"
+    path.write_text(SAMPLE * 4, encoding="utf-8")
+    one = load_dataset(cfg(tmp_path / "one", path))
+    monkeypatch.setattr(data_mod, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(data_mod.os, "cpu_count", lambda: 3)  # two encoding processes
+    two = load_dataset(cfg(tmp_path / "two", path), one.tokenizer)
+    for name in ("train", "valid", "test"):
+        a, b = one.split(name), two.split(name)
+        assert a.ids.tolist() == b.ids.tolist() and (a.n_bytes, a.n_words) == (b.n_bytes, b.n_words)
+
+
 def test_an_interrupted_cache_build_resumes_to_the_same_ids(tmp_path, monkeypatch):
     monkeypatch.setattr(data_mod, "PIECE_CHARS", 2000)
     monkeypatch.setattr(data_mod, "SAVE_SECONDS", 0.0)  # record the place after every piece
