@@ -37,7 +37,8 @@ class Attention(nn.Module):
 
     def __init__(self, cfg: Config):
         super().__init__()
-        assert cfg.n_embd % cfg.n_head == 0, "n_embd must be divisible by n_head"
+        if cfg.n_embd % cfg.n_head:  # an error, not an assert: `python -O` would skip an assert
+            raise ValueError("n_embd must be divisible by n_head")
         self.n_head, self.dropout, self.fused = cfg.n_head, cfg.dropout, cfg.fused
         self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=False)
         self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=False)

@@ -113,7 +113,8 @@ class Attention(nn.Module):
 
     def __init__(self, cfg: Config):
         super().__init__()
-        assert cfg.n_embd % cfg.n_head == 0, "n_embd must be divisible by n_head"
+        if cfg.n_embd % cfg.n_head:  # an error, not an assert: `python -O` would skip an assert
+            raise ValueError("n_embd must be divisible by n_head")
         self.n_head, self.dropout, self.fused, self.qk_norm = cfg.n_head, cfg.dropout, cfg.fused, cfg.qk_norm
         self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=False)
         self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=False)
@@ -154,8 +155,7 @@ class Attention(nn.Module):
 
 
 class MLP(nn.Module):
-    """relu(x W1)² W2 (Primer); or GELU (v4); or SwiGLU: (silu(x W1) * x W3) W2 with 2/3 the hidden
-    width, so all three have the same parameters and FLOPs (Shazeer 2020, section 2)."""
+    """relu(x W1)² W2; GELU (v4); or SwiGLU (silu(x W1) * x W3) W2 at 2/3 width: equal params and FLOPs."""
 
     def __init__(self, cfg: Config):
         super().__init__()

@@ -43,6 +43,7 @@ class TrainState:
     bytes: float = 0.0  # UTF-8 bytes those tokens stand for, all ranks
     best_val_bpb: float = math.inf
     wandb_id: str | None = None
+    target_step: int | None = None  # the step where --target_bpb was reached (the run stops there)
     header: dict = field(default_factory=dict)  # rung, config, tokenizer: what the run is, fixed
 
     def finite(self) -> bool:

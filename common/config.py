@@ -71,6 +71,11 @@ class TrainConfig:
     dropout: float = setting(0.0, "dropout rate (0: one pass over the data never overfits)", group="training")
     eval_interval: int = setting(250, "steps between evaluations, printed samples and checkpoints", group="training")
     log_interval: int = setting(10, "steps between train/loss records (metrics.jsonl, wandb)", group="training")
+    target_bpb: float = setting(
+        0.0,
+        "stop at the first eval where the full validation split is at or below this bpb (checked once the prefix is); 0 = off",
+        group="training",
+    )
     eval_tokens: int = setting(32768, "validation-prefix tokens used by periodic evaluations", group="training")
     sample_tokens: int = setting(200, "tokens generated for the sample printed at each evaluation", group="training")
     # --- system and tracking
@@ -181,7 +186,7 @@ def validate(cfg: TrainConfig) -> None:
     for name in positive:
         if getattr(cfg, name) <= 0:
             raise LadderError(f"--{name} must be positive, got {getattr(cfg, name)}")
-    for name in ("max_minutes", "warmup_steps", "weight_decay", "grad_clip", "sample_tokens"):
+    for name in ("max_minutes", "warmup_steps", "weight_decay", "grad_clip", "sample_tokens", "target_bpb"):
         if getattr(cfg, name) < 0:
             raise LadderError(f"--{name} must be >= 0, got {getattr(cfg, name)}")
     if cfg.lr <= 0:

@@ -157,7 +157,8 @@ def loop(run: Run, state: TrainState, model, stop) -> tuple[float, int | None]:
         while state.step < cfg.max_steps:
             state.elapsed = time.time() - t_start
             out_of_time = bool(cfg.max_minutes) and state.elapsed >= cfg.max_minutes * 60
-            if proc.any(stop.requested or out_of_time):  # every rank must stop at the same step
+            reached = state.target_step is not None  # --target_bpb, confirmed on the full validation split
+            if proc.any(stop.requested or out_of_time or reached):  # every rank must stop at the same step
                 break
             lr = lr_at(cfg, state.step, progress_of(cfg, state.step, state.elapsed))
             set_lr(state.optimizers, cfg, lr)
@@ -226,7 +227,14 @@ def evaluate(run: Run, state: TrainState) -> None:
     if not math.isfinite(m["loss"]):
         raise diverged(run, f"the validation loss became {m['loss']} at step {state.step}")
     state.best_val_bpb = min(state.best_val_bpb, m["bpb"])
-    run.tracker.log({f"val/{k}": v for k, v in m.items()} | {"val/best_bpb": state.best_val_bpb}, state.step)
+    record = {f"val/{k}": v for k, v in m.items()} | {"val/best_bpb": state.best_val_bpb}
+    if cfg.target_bpb and m["bpb"] <= cfg.target_bpb:  # the prefix says so: the full split decides
+        full = evaluate_split(model, run.data, "valid", cfg.block_size, cfg.batch_size, proc.device, proc.autocast)
+        record["val/full_bpb"] = full["bpb"]
+        if full["bpb"] <= cfg.target_bpb:
+            state.target_step = state.step
+            tqdm.write(f"step {state.step}: full validation split at {full['bpb']:.4f} <= --target_bpb; stopping")
+    run.tracker.log(record, state.step)
     g = torch.Generator().manual_seed(cfg.seed)  # the same sample for the same weights
     tok = run.data.tokenizer
     start = torch.tensor([[tok.encode("\n")[0]]], device=proc.device)
@@ -367,6 +375,8 @@ def final_summary(run: Run, state: TrainState) -> dict:
         "tokens_per_s": state.tokens / max(state.elapsed, 1e-9),
         "val/best_bpb": state.best_val_bpb,
     }
+    if cfg.target_bpb:
+        s["target_step"] = state.target_step  # None: the budget ran out first
     return s | full_evaluation(model, data, cfg.block_size, cfg.batch_size, proc.device, proc.autocast)
 
 

@@ -467,3 +467,17 @@ def test_batcher_on_a_split_of_exactly_one_window():
     b = Batcher(np.arange(4), 3, 5, seed=0, device=torch.device("cpu"))
     x, y = b.next()
     assert x.tolist() == [[0, 1, 2]] * 5 and y.tolist() == [[1, 2, 3]] * 5
+
+
+def test_target_bpb_stops_at_the_first_eval_where_the_full_split_confirms_it(tmp_path):
+    summary = v1.main(tiny_argv(v1, tmp_path, name="hit", target_bpb=100.0))
+    assert summary["target_step"] == 3 and summary["steps"] == 3  # eval_interval 3: the first check stops it
+    assert summary["val/bpb"] <= 100.0
+    records = [json.loads(x) for x in (tmp_path / "runs" / "hit" / "metrics.jsonl").read_text().splitlines()]
+    assert any("val/full_bpb" in r for r in records)  # the full split was evaluated, not only the prefix
+
+
+def test_target_bpb_out_of_reach_runs_the_whole_budget(tmp_path):
+    summary = v1.main(tiny_argv(v1, tmp_path, name="miss", target_bpb=0.01))
+    assert summary["target_step"] is None and summary["steps"] == 6
+    assert "target_step" not in v1.main(tiny_argv(v1, tmp_path, name="off"))
