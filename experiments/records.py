@@ -109,7 +109,11 @@ def build(spec: dict, runs: list) -> str:
         "|---|---|---|---|---:|---:|---:|---:|---:|---|---|---|",
     ]
     previous = None  # (rung, steps) of the standing record
+    pending = []
     for k, rec in enumerate(spec.get("records") or [], 1):
+        if not any(r.name.startswith(rec["sweep"] + "-") and r.summary is not None for r in runs):
+            pending.append(rec)  # listed below the table: a row needs finished runs
+            continue
         a = attempt(runs, rec, target)
         sps = seconds_per_step(rec["calibration"], a["rung"])
         times = [s * sps for s in a["steps"]]
@@ -134,6 +138,10 @@ def build(spec: dict, runs: list) -> str:
             f"| {k} | {rec['date']} | {rec['change']} | {a['rung']} | {steps} (n={len(a['steps'])}) | {sps:.3f} "
             f"([cal]({rec['calibration']})) | {minutes} | {a['val_bpb']:.4f} | {'' if p is None else f'{p:.3g}'} | "
             f"{verdict} | {', '.join(a['commits'])} | `results/runs/{rec['sweep']}-*` ({len(a['runs'])}) |"
+        )
+    for rec in pending:
+        lines.append(
+            f"\nPending ({rec['date']}): {rec['change']}; no finished runs yet (`experiments/{rec['sweep']}.yaml`)."
         )
     lines.append("\nRerun a row: `python experiments/sweep.py experiments/<sweep>.yaml`, then this script.")
     return "\n".join(lines) + "\n"

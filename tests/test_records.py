@@ -77,5 +77,7 @@ def test_bad_record_files_are_one_line(setup, tmp_path):
         records.load_records(bad)
     with pytest.raises(LadderError, match="does not exist"):
         records.load_records(tmp / "nope.yaml")
-    with pytest.raises(LadderError, match="no finished run folders"):
-        records.build({"target_bpb": TARGET, "records": [rec("missing")]}, records.load_runs(runs))
+    text = records.build(
+        {"target_bpb": TARGET, "records": [rec("rec_v4"), rec("missing", "later")]}, records.load_runs(runs)
+    )
+    assert "Pending (2026-12-03): later; no finished runs yet (`experiments/missing.yaml`)" in text
