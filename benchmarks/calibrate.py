@@ -12,7 +12,7 @@ at the default eval interval they add about 3% (results/bench/train.md, "Loop ov
 calibrated "10 minutes" is 10 minutes of training steps. Extra rows time variants that a result
 needs (v6 with AdamW instead of Muon: what a Muon step costs). Run it on a quiet machine:
 
-    python benchmarks/calibrate.py --minutes 10 --out results/bench/calibration
+    python benchmarks/calibrate.py --minutes 10 --out results/bench/calibration   # ~25 minutes
 """
 
 import argparse
@@ -25,7 +25,7 @@ import time
 from dataclasses import fields
 from datetime import date
 from pathlib import Path
-from statistics import mean, stdev
+from statistics import median, quantiles
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,7 +74,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0, help="the budget to convert into steps per rung")
     ap.add_argument("--steps", type=int, default=50, help="timed steps per rung per round (after a warm-up window)")
-    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds over all rungs")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds over all rungs")
     ap.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
     args = ap.parse_args(argv)
     if args.steps < WINDOW or args.rounds < 1 or args.minutes <= 0:
@@ -87,14 +87,18 @@ def main(argv=None):
         for k in range(args.rounds):
             for label, (rung, flags) in configs.items():
                 per_step[label] += time_steps(rung, flags, args.steps, Path(d))
-                print(f"  round {k + 1}: {label:24s} {mean(per_step[label]) * 1000:7.1f} ms/step so far", flush=True)
+                print(f"  round {k + 1}: {label:24s} {median(per_step[label]) * 1000:7.1f} ms/step so far", flush=True)
     rows = {}
     for label, xs in per_step.items():
-        s = mean(xs)
+        # the median window: a window slowed by something else on a shared machine (a burst of
+        # another process, a noisy neighbour of the VM) moves the mean a lot and the median little
+        s = median(xs)
+        q1, _, q3 = quantiles(xs, n=4) if len(xs) > 1 else (s, s, s)
         rows[label] = {
             "s_per_step": s,
-            "sd": stdev(xs) if len(xs) > 1 else 0.0,
-            "windows": len(xs),
+            "q1": q1,
+            "q3": q3,
+            "windows_s_per_step": xs,
             "steps": int(args.minutes * 60 / s),
         }
     command = "python benchmarks/calibrate.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -109,13 +113,15 @@ def main(argv=None):
     lines = [
         f"# Calibration: {args.minutes:g} minutes of training steps per rung\n",
         f"Date: {info['date']}  \nMachine: {info['machine']}  \nCommand: `{info['command']}`  ",
-        f"{args.rounds} interleaved rounds, {len(next(iter(per_step.values())))} windows of {WINDOW} steps per rung, "
+        f"{args.rounds} interleaved rounds, {len(next(iter(per_step.values())))} windows of {WINDOW} steps per rung "
+        "(a window's time per step; the median window counts), "
         f"{info['duration_min']:.1f} minutes in all; WikiText-2, each rung's default settings.\n",
-        f"| rung | ms per step (mean ± sd over windows) | steps in {args.minutes:g} min |",
+        f"| rung | ms per step, median window (quartiles) | steps in {args.minutes:g} min |",
         "|---|---:|---:|",
     ]
     lines += [
-        f"| {k} | {v['s_per_step'] * 1000:.1f} ± {v['sd'] * 1000:.1f} | {v['steps']:,} |" for k, v in rows.items()
+        f"| {k} | {v['s_per_step'] * 1000:.1f} ({v['q1'] * 1000:.1f}-{v['q3'] * 1000:.1f}) | {v['steps']:,} |"
+        for k, v in rows.items()
     ]
     if "v6_muon" in rows and "v6_muon --muon false" in rows:
         ratio = rows["v6_muon"]["s_per_step"] / rows["v6_muon --muon false"]["s_per_step"]
