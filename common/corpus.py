@@ -298,12 +298,16 @@ def split_text(text: str) -> tuple[str, str, str]:
     return text[:a], text[a:b], text[b:]
 
 
-def cut_points(text: Text, fractions=SPLIT_FRACTIONS) -> list[int]:
-    """Byte offsets that cut `text` as split_text cuts the whole string (with these fractions), in
-    two streaming passes: count the characters, then find the line starts."""
-    n = 0
+def cut_points(text: Text, fractions=SPLIT_FRACTIONS) -> tuple[list[int], int]:
+    """Byte offsets that cut `text` as split_text cuts the whole string (with these fractions), and
+    the text's size in bytes, in two streaming passes: count the characters, then find the line starts."""
+    n, size = 0, text.n_bytes()
+    count_bytes = size is None
+    size = size or 0
     for p in text.pieces():
         n += len(p)
+        if count_bytes:
+            size += len(p.encode())
     targets, at = [], 0
     for frac in fractions:
         at += int(n * frac)
@@ -330,15 +334,13 @@ def cut_points(text: Text, fractions=SPLIT_FRACTIONS) -> list[int]:
     out = [cuts[0]]
     for cut in cuts[1:]:
         out.append(max(out[-1], cut))  # as split_text: a later cut never comes before an earlier one
-    return [byte for _, byte in out]
+    return [byte for _, byte in out], size
 
 
 def cut_splits(text: Text, fractions=SPLIT_FRACTIONS) -> list[Text]:
     """The parts of `text` between its cut points."""
-    total = text.n_bytes()
-    if total is None:
-        total = sum(len(p.encode()) for p in text.pieces())
-    edges = [0, *cut_points(text, fractions), total]
+    cuts, size = cut_points(text, fractions)
+    edges = [0, *cuts, size]
     return [text.slice(a, b) for a, b in zip(edges, edges[1:])]
 
 

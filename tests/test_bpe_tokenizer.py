@@ -29,6 +29,7 @@ from bpe_tokenizer import (
     CharTokenizer,
     Tokenizer,
     TokenizerError,
+    cut_stream,
     encode_batch,
     encode_iterable,
     from_gpt2_files,
@@ -381,6 +382,17 @@ FRAGMENTS = ["a", "b", " ", "é", "\n", "\t", "😀", "<|", "|>", "end", "oftext
 def test_encode_iterable_equals_encode_of_the_whole(tok_specials, chunks):
     t = tok_specials
     assert list(encode_iterable(t, chunks, buffer_chars=5)) == t.encode("".join(chunks))
+
+
+@fast
+@given(st.lists(st.lists(st.sampled_from(FRAGMENTS), max_size=6).map("".join), max_size=12), st.integers(1, 8))
+def test_cut_stream_pieces_pretokenize_as_the_whole(chunks, size):
+    pieces = list(cut_stream(chunks, size, ["<|endoftext|>"]))
+    whole = "".join(chunks)
+    assert "".join(pieces) == whole and all(pieces)
+    pat = regex.compile(GPT2_SPLIT_PATTERN)
+    assert [w for p in pieces for w in pat.findall(p)] == pat.findall(whole)
+    assert sum(len(p.split()) for p in pieces) == len(whole.split())  # words are never cut either
 
 
 def test_encode_iterable_keeps_a_special_token_split_across_chunks(tok_specials):
