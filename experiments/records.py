@@ -5,7 +5,7 @@ A record is a sweep (experiments/record_*.yaml) of one recipe at >= 3 seeds, eve
 `--target_bpb T`: the loop checks the validation prefix at each periodic evaluation and, once it is
 at or below T, the full validation split; the run stops at the first step where the full split
 confirms it (summary.json: `target_step`, and the final full-split `val/bpb` <= T).
-experiments/records.yaml lists the records in order:
+results/records.yaml lists the records in order:
 
     target_bpb: 1.556
     records:
@@ -101,7 +101,7 @@ def build(spec: dict, runs: list) -> str:
     target = spec["target_bpb"]
     lines = [
         f"# Records: time to val bpb {target} on WikiText-2, 2-core CPU\n",
-        "Built by `python experiments/records.py` from `experiments/records.yaml` and the run folders; "
+        "Built by `python experiments/records.py` from `results/records.yaml` and the run folders; "
         "see its docstring for the rules. Time = steps to target x seconds per step from the row's calibration "
         f"(all rungs timed side by side in one sitting). A new record must beat the previous one with a one-sided "
         f"Welch t-test over seeds, p < {P_VALUE}, every seed reaching the target on the full validation split.\n",
@@ -149,7 +149,7 @@ def build(spec: dict, runs: list) -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--records", type=Path, default=ROOT / "experiments" / "records.yaml")
+    ap.add_argument("--records", type=Path, default=ROOT / "results" / "records.yaml")
     ap.add_argument("--runs", type=Path, default=ROOT / "results" / "runs")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "RECORDS.md")
     args = ap.parse_args(argv)

@@ -14,6 +14,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LADDER_DATA_DIR", str(ROOT.parent / "shared" / "data"))
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("WANDB_SILENT", "true")
+# Tests run tiny models, whose ops are too small to share between threads: one thread per process
+# is faster, and it keeps a busy machine (a sweep in the background) from slowing the suite by
+# oversubscription. Set before torch is imported, so subprocesses inherit it too.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
 

@@ -29,6 +29,7 @@ def torchrun(args, tmp_path):
     )
 
 
+@pytest.mark.slow  # two processes end to end (about 20 s); run with `pytest -m slow`
 def test_two_processes_train_resume_and_write_once(tmp_path):
     argv = tiny_argv(v2, tmp_path, name="ddp", max_steps=6, eval_interval=3)
     r = torchrun(argv, tmp_path)
