@@ -84,7 +84,9 @@ def run_ladder(rung: str, steps: int, tmp: Path, **settings) -> dict:
 
 def section_train(peak: float, steps: int, tmp: Path):
     rows = []
-    shapes = [(r, {}) for r in RUNGS] + [("v1_transformer", NANOGPT_CPU)]
+    # v6 with AdamW in place of Muon: a Muon step must buy more than it costs (issue 18)
+    adamw_v6 = [("v6_muon", {"muon": False})] if "v6_muon" in RUNGS else []
+    shapes = [(r, {}) for r in RUNGS] + adamw_v6 + [("v1_transformer", NANOGPT_CPU)]
     for rung, shape in shapes:
         s = run_ladder(rung, steps, tmp, **shape)
         module = importlib.import_module(rung)
@@ -92,7 +94,9 @@ def section_train(peak: float, steps: int, tmp: Path):
         cfg = module.Config(**{k: v for k, v in shape.items() if k in names})
         model = module.Model(cfg, s["vocab_size"])
         fpt = flops_per_token(model, cfg) if rung != "v0_bigram" else 0.0
-        label = rung + (" @ nanoGPT CPU shape" if shape else " (default)")
+        label = rung + (
+            " --muon false" if shape == {"muon": False} else " @ nanoGPT CPU shape" if shape else " (default)"
+        )
         mfu = f"{fpt * s['tokens_per_s'] / peak:.1%}" if fpt else "n/a (a lookup table)"
         rows.append((label, s["params"], s["vocab_size"], s["tokens_per_s"], mfu))
         print(f"  {label:42s} {s['tokens_per_s']:>10,.0f} tok/s   MFU {mfu}", flush=True)
