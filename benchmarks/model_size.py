@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from common.config import parse_config  # noqa: E402
+from common.config import build_model, parse_config  # noqa: E402
 from common.errors import LadderError, run_cli  # noqa: E402
 
 # dense bf16 tensor-core peaks from the vendors' data sheets (no sparsity), FLOP/s
@@ -42,7 +42,7 @@ def estimate(rung: str, argv: list[str], gpu: str, mfu: float, world: int) -> di
     cfg, _ = parse_config(module.Config, argv, prog=f"model_size.py {rung}")
     vocab = cfg.vocab or 256  # char rungs: the alphabet comes from the data; 256 stands in for it
     with torch.device("meta"):  # shapes only: a GPT-2-sized model allocates nothing here
-        model = module.Model(cfg, vocab)
+        model = build_model(module.Model, cfg, vocab, rung)  # settings that do not fit: one line
     params = sum(p.numel() for p in model.parameters())
     matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
     L, C, T = getattr(cfg, "n_layer", 0), getattr(cfg, "n_embd", 0), cfg.block_size

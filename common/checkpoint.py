@@ -120,7 +120,9 @@ def load_checkpoint_state(path, rung: str | None = None, mmap: bool = False) -> 
     or of another rung. With `mmap`, tensors stay on disk until used (cheap for a quick look)."""
     path = Path(path)
     if not path.is_file():
-        raise LadderError(f"checkpoint {path} does not exist; pass an existing .pt file or --resume auto")
+        raise LadderError(
+            f"checkpoint {path} does not exist; pass the path of an existing checkpoint (checkpoints/<run>/ckpt.pt)"
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except PermissionError as e:
