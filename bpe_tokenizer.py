@@ -141,8 +141,9 @@ class PairCounts:
     the words, weighted by their counts), which words hold it, and a heap to find the best one.
 
     The textbook loop recounts every pair after every merge (hours on WikiText-2). Here a merge
-    revisits only the words that hold the merged pair, and the heap keeps outdated entries (lazy
-    deletion): an entry whose count no longer matches is dropped when it reaches the top.
+    revisits only the words that hold the merged pair, only the pairs that touch a merged spot get
+    a new heap entry, and the heap keeps outdated entries (lazy deletion): an entry whose count no
+    longer matches is dropped when it reaches the top.
     """
 
     def __init__(self, words: list[list[int]], freqs: list[int], token_bytes: list[bytes]):
@@ -193,10 +194,14 @@ class PairCounts:
             changed.update(old_pairs)
             changed.update(new_pairs)
             words[i] = merged
+        touched = {a, b, new}
         for pair in changed:
+            x, y = pair
+            if x not in touched and y not in touched:
+                continue  # away from every merged (a, b): its count did not change, its entry stands
             c = count[pair]
             if c > 0:
-                heappush(self.heap, (-c, key[pair[0]], key[pair[1]], pair[0], pair[1]))
+                heappush(self.heap, (-c, key[x], key[y], x, y))
             else:
                 del count[pair]
         return made
