@@ -15,6 +15,8 @@ import torch.nn.functional as F
 
 from common.config import EXTRAPOLATION
 
+BYTE_CHUNK = 1 << 20  # target ids counted at a time (8 MB of float64 byte lengths)
+
 
 @torch.no_grad()
 def nll_sums(model, ids: np.ndarray, byte_lut: np.ndarray, unk_id, context: int, batch_size: int, device, autocast):
@@ -40,9 +42,12 @@ def nll_sums(model, ids: np.ndarray, byte_lut: np.ndarray, unk_id, context: int,
             with autocast():
                 logits = model(xy[:, :-1])  # (B, T, V)
             total_nll += F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="sum").item()
-    targets = np.asarray(ids[1:])
-    n_bytes = float(byte_lut[targets].sum())
-    unk_bytes = float(byte_lut[unk_id] * (targets == unk_id).sum()) if unk_id is not None else 0.0
+    n_bytes, n_unk = 0.0, 0
+    for start in range(1, len(ids), BYTE_CHUNK):  # in chunks: a large split's ids stay memory-mapped
+        targets = np.asarray(ids[start : start + BYTE_CHUNK])
+        n_bytes += float(byte_lut[targets].sum())
+        n_unk += int((targets == unk_id).sum()) if unk_id is not None else 0
+    unk_bytes = float(byte_lut[unk_id] * n_unk) if unk_id is not None else 0.0
     model.train(was_training)
     return total_nll, n_pred, n_bytes, unk_bytes
 
