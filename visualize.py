@@ -96,7 +96,7 @@ def find_tokens(tok, entries: list[str]) -> list[int]:
 def token_counts(tok, cfg, prompt: str) -> tuple[torch.Tensor, str]:
     """(V,) token counts over the start of the training split, and where they came from."""
     try:
-        text = load_corpus(cfg.data, cfg.data_dir or None).train[:FREQ_CHARS]
+        text = load_corpus(cfg.data, cfg.data_dir or None).text("train").head(FREQ_CHARS)  # not the whole split
         source = f"the first {len(text):,} characters of {cfg.data}"
     except LadderError as e:  # the pictures are still worth having: count the prompt instead
         print(f"note: {e}; counting the prompt's tokens instead", file=sys.stderr)
