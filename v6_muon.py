@@ -39,8 +39,8 @@ class Config(TrainConfig):
     zero_init: bool = setting(True, "start the attention and MLP output projections at zero")
     tie_head: bool = setting(False, "share the head's matrix with the embedding (v4: tied)")
     muon: bool = setting(True, "Muon for the blocks' matrices; false = AdamW at --lr, as v5")
-    muon_lr: float = setting(0.02, "Muon's peak learning rate (experiments/lr_v6.yaml)")
-    emb_lr: float = setting(0.03, "the embedding's AdamW learning rate; 0 = --lr (experiments/lr_v6.yaml)")
+    muon_lr: float = setting(0.01, "Muon's peak learning rate (provisional: the best of lr_v6.yaml so far)")
+    emb_lr: float = setting(0.03, "the embedding's AdamW learning rate; 0 = --lr (lr_v6.yaml so far: 0.03 > 0)")
 
 
 def alibi_slopes(n_head: int) -> torch.Tensor:
