@@ -18,7 +18,7 @@ import math
 import sys
 from dataclasses import MISSING, dataclass, field, fields
 
-from bpe_tokenizer import KINDS
+from bpe_tokenizer import KINDS, takes_vocab
 from common.errors import LadderError
 
 EXTRAPOLATION = (1, 2, 4, 8)  # the final val bpb is measured at these multiples of --block_size
@@ -203,7 +203,7 @@ def validate(cfg: TrainConfig) -> None:
         )
     if not cfg.text_column.strip():
         raise LadderError("--text_column must name a column, e.g. --text_column text")
-    if cfg.tokenizer != "char" and cfg.vocab <= 0:
+    if takes_vocab(cfg.tokenizer) and cfg.vocab <= 0:
         raise LadderError(f"--tokenizer {cfg.tokenizer} needs --vocab N (e.g. --vocab 500)")
     if cfg.name in (".", "..") or "/" in cfg.name or "\\" in cfg.name:
         raise LadderError(f"--name {cfg.name!r} must be a plain folder name (no / or \\)")

@@ -28,6 +28,7 @@ import re
 import socket
 import sys
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 from common.errors import LadderError
@@ -223,23 +224,17 @@ class Concat(Text):
         return None if None in sizes else sum(sizes)
 
     def pieces(self, start: int = 0):
-        for part in self.parts:
+        for k, part in enumerate(self.parts):
             size = part.n_bytes()
-            if size is not None and start >= size:
+            if size is not None and start >= size:  # skipped without reading it
                 start -= size
                 continue
+            rest = chain.from_iterable(p.pieces() for p in self.parts[k + 1 :])
             if size is not None:
-                yield from part.pieces(start)
-                start = 0
-                continue
-            for p in part.pieces():  # a size known only by reading: count as we go
-                if start > 0:
-                    b = p.encode()
-                    if len(b) <= start:
-                        start -= len(b)
-                        continue
-                    p, start = b[start:].decode(), 0
-                yield p
+                yield from chain(part.pieces(start), rest)
+            else:  # a size known only by reading: count the bytes to skip as they go by
+                yield from skip_bytes(chain(part.pieces(), rest), start)
+            return
 
 
 def join_rows(rows) -> str:

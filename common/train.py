@@ -32,6 +32,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from bpe_tokenizer import takes_vocab
 from common.checkpoint import (
     TrainState,
     checkpoint_tokenizer,
@@ -333,7 +334,7 @@ def new_state(cfg, Model, rung: str, data: Dataset, proc: Process) -> TrainState
 
 
 def default_name(cfg, rung: str, tok) -> str:
-    vocab = f"{tok.vocab_size}" if cfg.tokenizer != "char" else ""
+    vocab = f"{tok.vocab_size}" if takes_vocab(cfg.tokenizer) else ""
     return f"{rung}-{cfg.tokenizer}{vocab}-s{cfg.seed}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
