@@ -29,7 +29,6 @@ import statistics
 import sys
 from pathlib import Path
 
-import yaml
 from scipy import stats
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,18 +36,14 @@ sys.path.insert(0, str(ROOT))
 
 from common.errors import LadderError, run_cli  # noqa: E402
 from experiments.report_runs import load_runs  # noqa: E402
+from experiments.sweep import read_yaml  # noqa: E402
 
 P_VALUE = 0.05
 MIN_SEEDS = 3
 
 
 def load_records(path: Path) -> dict:
-    try:
-        spec = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise LadderError(f"{path} does not exist; see the docstring of experiments/records.py") from None
-    except yaml.YAMLError as e:
-        raise LadderError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    spec = read_yaml(path, f"{path} does not exist; see the docstring of experiments/records.py")
     if not isinstance(spec, dict) or not isinstance(spec.get("target_bpb"), float | int):
         raise LadderError(f"{path} needs `target_bpb: <number>` and a `records:` list")
     for k, rec in enumerate(spec.get("records") or [], 1):

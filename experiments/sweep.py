@@ -39,13 +39,18 @@ from common.errors import LadderError, run_cli  # noqa: E402
 SHORT = {"tokenizer": "", "rung": "", "vocab": "v", "seed": "s", "variant": ""}  # how settings read in run names
 
 
-def load_sweep(path: Path) -> dict:
+def read_yaml(path: Path, missing: str):
+    """The YAML in `path`; a missing file or bad YAML is one line (`missing`: what to say then)."""
     try:
-        spec = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise LadderError(f"sweep file {path} does not exist; see experiments/*.yaml") from None
+        raise LadderError(missing) from None
     except yaml.YAMLError as e:
         raise LadderError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+
+
+def load_sweep(path: Path) -> dict:
+    spec = read_yaml(path, f"sweep file {path} does not exist; see experiments/*.yaml")
     if not isinstance(spec, dict) or "program" not in spec or "parameters" not in spec:
         raise LadderError(f"{path} is not a wandb sweep file: it needs `program` and `parameters`")
     params = spec["parameters"]
