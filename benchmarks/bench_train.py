@@ -52,14 +52,17 @@ def machine() -> str:
     return f"{cpu_line()}, torch {torch.__version__} ({torch.get_num_threads()} threads), load {os.getloadavg()[0]:.1f}"
 
 
-def matmul_peak(n=1024, seconds=3.0) -> float:
-    """Best fp32 matmul FLOP/s over a few seconds (2 n^3 FLOPs per product)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak(n=1024, seconds=3.0, device="cpu", dtype=torch.float32) -> float:
+    """Best matmul FLOP/s over a few seconds (2 n^3 FLOPs per product); fp32 on the CPU by default."""
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    sync = torch.cuda.synchronize if device == "cuda" else lambda: None  # GPU kernels run asynchronously
     best, t_end = 0.0, time.time() + seconds
     while time.time() < t_end:
+        sync()
         t0 = time.perf_counter()
         for _ in range(10):
             a @ b
+        sync()
         best = max(best, 10 * 2 * n**3 / (time.perf_counter() - t0))
     return best
 

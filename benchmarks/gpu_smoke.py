@@ -27,36 +27,15 @@ sys.path.insert(0, str(ROOT))
 import importlib  # noqa: E402
 
 import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
 
-from benchmarks.bench_train import machine  # noqa: E402
+from benchmarks.bench_train import machine, matmul_peak  # noqa: E402
+from benchmarks.model_size import flops_per_token  # noqa: E402
 from common.errors import LadderError, run_cli  # noqa: E402
 
 
-def matmul_peak(device: str, dtype, n: int = 4096, seconds: float = 3.0) -> float:
-    """Best matmul FLOP/s over a few seconds (2 n^3 FLOPs per product)."""
-    if device == "cpu":
-        n = 1024
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    best, t_end = 0.0, time.time() + seconds
-    while time.time() < t_end:
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(10):
-            a @ b
-        if device == "cuda":
-            torch.cuda.synchronize()
-        best = max(best, 10 * 2 * n**3 / (time.perf_counter() - t0))
-    return best
-
-
-def flops_per_token(module, cfg, vocab: int) -> float:
-    """6 x matmul weights + 12 x layers x context x width (as benchmarks/model_size.py)."""
-    with torch.device("meta"):
-        model = module.Model(cfg, vocab)
-    matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
-    return 6 * matmul + 12 * getattr(cfg, "n_layer", 0) * cfg.block_size * getattr(cfg, "n_embd", 0)
+def model_flops_per_token(module, cfg, vocab: int) -> float:
+    with torch.device("meta"):  # shapes only
+        return flops_per_token(module.Model(cfg, vocab), cfg)
 
 
 def run(rung: str, device: str, compile_: bool, steps: int, batch: int, window: int, tmp: Path) -> dict:
@@ -74,7 +53,7 @@ def run(rung: str, device: str, compile_: bool, steps: int, batch: int, window: 
     cfg = module.Config(batch_size=batch)
     return {
         "tokens_per_s": sum(tps) / len(tps) if tps else summary["tokens_per_s"],
-        "flops_per_token": flops_per_token(module, cfg, summary["vocab_size"]),
+        "flops_per_token": model_flops_per_token(module, cfg, summary["vocab_size"]),
         "val_bpb": summary["val/bpb"],
         "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else float("nan"),
     }
@@ -94,7 +73,7 @@ def main(argv=None):
     if args.steps <= args.log_interval:
         raise LadderError("--steps must be larger than --log_interval (the first window is dropped)")
     dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
-    peak = matmul_peak(args.device, dtype)
+    peak = matmul_peak(4096 if args.device == "cuda" else 1024, device=args.device, dtype=dtype)
     gpu = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
     lines = [
         f"# GPU smoke test: {args.rung}, {args.steps} steps, batch {args.batch_size} x 128\n",

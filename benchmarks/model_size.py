@@ -37,6 +37,12 @@ GPU_PEAK = {"h100": 989e12, "h200": 989e12, "a100": 312e12, "l4": 121e12, "rtx40
 RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
 
 
+def flops_per_token(model, cfg) -> float:
+    """Training FLOPs per token: 6 x matmul weights (every nn.Linear) + 12 x layers x context x width."""
+    matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
+    return 6 * matmul + 12 * getattr(cfg, "n_layer", 0) * cfg.block_size * getattr(cfg, "n_embd", 0)
+
+
 def estimate(rung: str, argv: list[str], gpu: str, mfu: float, world: int) -> dict:
     module = importlib.import_module(rung)
     cfg, _ = parse_config(module.Config, argv, prog=f"model_size.py {rung}")
@@ -46,7 +52,7 @@ def estimate(rung: str, argv: list[str], gpu: str, mfu: float, world: int) -> di
     params = sum(p.numel() for p in model.parameters())
     matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
     L, C, T = getattr(cfg, "n_layer", 0), getattr(cfg, "n_embd", 0), cfg.block_size
-    flops = 6 * matmul + 12 * L * T * C
+    flops = flops_per_token(model, cfg)
     tokens = cfg.batch_size * T  # per micro-batch, per process
     act = tokens * (34 * C * L + 10 * vocab)
     state = 16 * params
