@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bpe_tokenizer import GPT2_SPLIT_PATTERN, Tokenizer, encode_batch  # noqa: E402
+from bpe_extras import encode_batch  # noqa: E402
+from bpe_tokenizer import GPT2_SPLIT_PATTERN, Tokenizer  # noqa: E402
 from common.corpus import load_corpus  # noqa: E402
 from common.errors import run_cli  # noqa: E402
 

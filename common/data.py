@@ -3,7 +3,7 @@
 Token ids are computed once per (corpus, tokenizer) and cached as raw arrays (memory-mapped,
 smallest dtype that fits) under a key made of the corpus' texts and the tokenizer's JSON, so a
 change to either never reuses stale ids. The cache is built in one streaming pass: the text is read
-in pieces, cut where pre-tokens cannot straddle (bpe_tokenizer.cut_stream), encoded (across
+in pieces, cut where pre-tokens cannot straddle (bpe_extras.cut_stream), encoded (across
 processes for a big split) and appended to the file, so memory does not grow with the corpus. A
 progress bar shows MB/s and ETA; the build saves its place every few seconds, so an interrupted
 build resumes where it stopped. Trained tokenizers are cached the same way, trained from pre-token
@@ -23,15 +23,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from bpe_tokenizer import (
-    CharTokenizer,
-    TokenizerError,
-    cut_stream,
-    load_tokenizer,
-    ordered_map,
-    tokenizer_from_dict,
-    train_kind,
-)
+from bpe_extras import TokenizerError, cut_stream, ordered_map
+from bpe_tokenizer import CharTokenizer, load_tokenizer, tokenizer_from_dict, train_kind
 from common.corpus import Corpus, Text, estimated_bytes, load_corpus
 from common.errors import LadderError
 from common.files import atomic_write, disk_errors

@@ -21,7 +21,9 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import bpe_extras
 import bpe_tokenizer
+from bpe_extras import cut_stream, encode_batch, encode_iterable
 from bpe_tokenizer import (
     ENGLISH_ALPHABET,
     GPT2_SPLIT_PATTERN,
@@ -29,9 +31,6 @@ from bpe_tokenizer import (
     CharTokenizer,
     Tokenizer,
     TokenizerError,
-    cut_stream,
-    encode_batch,
-    encode_iterable,
     from_gpt2_files,
     from_vocab_and_merges,
     gpt2_bytes_to_unicode,
@@ -194,7 +193,7 @@ def test_matches_naive_trainer_on_random_text(text, n):
 
 
 def test_deterministic_and_independent_of_workers(monkeypatch):
-    monkeypatch.setattr(bpe_tokenizer, "_CHUNK_CHARS", 400)  # force several chunks and a process pool
+    monkeypatch.setattr(bpe_extras, "_CHUNK_CHARS", 400)  # force several chunks and a process pool
     text = SAMPLE * 3
     a = Tokenizer.train(text, 400, progress=False, num_workers=1)
     b = Tokenizer.train(text, 400, progress=False, num_workers=2)
@@ -369,7 +368,7 @@ def test_merges_match_huggingface_trainer():
 def test_pre_tokens_never_straddle_a_cut(text, data):
     pat = regex.compile(GPT2_SPLIT_PATTERN)
     whole = pat.findall(text)
-    for m in bpe_tokenizer._CUT.finditer(text):
+    for m in bpe_extras._CUT.finditer(text):
         p = m.start()
         assert pat.findall(text[:p]) + pat.findall(text[p:]) == whole
 
@@ -408,7 +407,7 @@ def test_encode_iterable_over_file_lines(tok):
 
 
 def test_encode_batch_matches_encode(monkeypatch, tok):
-    monkeypatch.setattr(bpe_tokenizer, "_CHUNK_CHARS", 64)  # small enough to use the process pool
+    monkeypatch.setattr(bpe_extras, "_CHUNK_CHARS", 64)  # small enough to use the process pool
     texts = TEXTS + [SAMPLE * 40]
     assert encode_batch(tok, texts, num_workers=2) == [tok.encode(t) for t in texts]
     assert encode_batch(tok, texts, num_workers=1) == [tok.encode(t) for t in texts]
@@ -425,10 +424,12 @@ def test_custom_pattern_never_drops_text():
 
 
 def test_the_tokenizer_owns_its_kinds_and_imports_nothing_from_common():
-    tree = ast.parse((ROOT / "bpe_tokenizer.py").read_text(encoding="utf-8"))
-    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert not [m for m in imported if m.split(".")[0] == "common"], "bpe_tokenizer.py must not import common/"
+    for name in ("bpe_tokenizer.py", "bpe_extras.py"):
+        tree = ast.parse((ROOT / name).read_text(encoding="utf-8"))
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not [m for m in imported if m.split(".")[0] == "common"], f"{name} must not import common/"
+    assert "bpe_tokenizer" not in imported, "bpe_extras.py must not import bpe_tokenizer.py (it is the layer below)"
     from common.config import TrainConfig
 
     field = next(f for f in fields(TrainConfig) if f.name == "tokenizer")

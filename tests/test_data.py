@@ -19,7 +19,8 @@ import pytest
 
 import common.corpus as corpus_mod
 import common.data as data_mod
-from bpe_tokenizer import KINDS, cut_stream, train_kind
+from bpe_extras import cut_stream
+from bpe_tokenizer import KINDS, train_kind
 from common.corpus import Corpus, FileText, InMemory, cut_splits, load_corpus, split_text
 from common.data import get_tokenizer, load_dataset, tokenizer_json
 from common.errors import LadderError, run_cli
@@ -287,9 +288,9 @@ def test_wikitext_103_is_named_and_missing_names_both_ways(monkeypatch, offline)
 
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "char"])
 def test_training_on_pieces_across_processes_equals_training_on_the_text(monkeypatch, kind):
-    import bpe_tokenizer
+    import bpe_extras
 
-    monkeypatch.setattr(bpe_tokenizer, "_CHUNK_CHARS", 2000)  # several chunks: the process pool counts them
+    monkeypatch.setattr(bpe_extras, "_CHUNK_CHARS", 2000)  # several chunks: the process pool counts them
     text = SAMPLE * 3 + "naïve café ☃\n"
     pieces = cut_stream(iter(text[i : i + 333] for i in range(0, len(text), 333)), 500)
     whole = train_kind(kind, text, 400, progress=False)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import bpe_extras
 import bpe_tokenizer
 from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer
 from tests.bpe_reference import initial_sequences
@@ -222,9 +223,9 @@ def test_restricted_alphabet_still_reports_unknowns(tok_en, text):
 
 
 def test_encode_batch_matches_encode(monkeypatch, tok):
-    monkeypatch.setattr(bpe_tokenizer, "_CHUNK_CHARS", 64)  # force worker processes
+    monkeypatch.setattr(bpe_extras, "_CHUNK_CHARS", 64)  # force worker processes
     texts = [SAMPLE, SAMPLE[:100], ""]
-    assert bpe_tokenizer.encode_batch(tok, texts, num_workers=2) == [tok.encode(s) for s in texts]
+    assert bpe_extras.encode_batch(tok, texts, num_workers=2) == [tok.encode(s) for s in texts]
 
 
 # --- saving and loading ---------------------------------------------------------------------------
