@@ -35,7 +35,7 @@ class Config(TrainConfig):
     fused: bool = setting(True, "use F.scaled_dot_product_attention; false = the written-out attention")
     norm: str = setting("rmsnorm", "rmsnorm | layernorm (v4's)", choices=("rmsnorm", "layernorm"))
     qk_norm: bool = setting(True, "RMS-normalise queries and keys per head before their dot product")
-    mlp: str = setting("relu2", "relu2 | gelu (v4's) | swiglu", choices=("relu2", "gelu", "swiglu"))
+    mlp: str = setting("swiglu", "swiglu | relu2 | gelu (v4's)", choices=("swiglu", "relu2", "gelu"))
     zero_init: bool = setting(True, "start the attention and MLP output projections at zero")
     tie_head: bool = setting(False, "share the head's matrix with the embedding (v4: tied)")
     muon: bool = setting(True, "Muon for the blocks' matrices; false = AdamW at --lr, as v5")
@@ -155,7 +155,7 @@ class Attention(nn.Module):
 
 
 class MLP(nn.Module):
-    """relu(x W1)² W2; GELU (v4); or SwiGLU (silu(x W1) * x W3) W2 at 2/3 width: equal params and FLOPs."""
+    """SwiGLU: (silu(x W1) * x W3) W2 at 2/3 width, equal params and FLOPs; or relu(x W1)² W2; or GELU (v4)."""
 
     def __init__(self, cfg: Config):
         super().__init__()
