@@ -106,6 +106,12 @@ def _pretokenize(pat: "regex.Pattern", text: str) -> list[str]:
     return words
 
 
+def cuttable(pattern: str) -> bool:
+    """Whether texts may be cut between pre-tokens for work on all cores or as a stream: known
+    only for GPT-2's pattern (why: bpe_extras.py, _CUT)."""
+    return pattern == GPT2_SPLIT_PATTERN
+
+
 def base_symbols(alphabet: str | None) -> list[bytes]:
     """What every word starts as: the 256 bytes (byte-level, alphabet=None: every string round-trips),
     or the alphabet's characters in sorted order followed by the unknown token b"" (v3)."""
@@ -256,8 +262,7 @@ def _plan(vocab_size: int, alphabet: str | None, special_tokens) -> tuple[list[b
 def _training_words(text, alphabet, pattern, special_tokens, num_workers) -> tuple[list[list[int]], list[int]]:
     """The distinct pre-tokens of the training text as lists of base-symbol ids, and their counts."""
     split = partial(_pretokenize, _compile_pattern(pattern))
-    cuttable = pattern == GPT2_SPLIT_PATTERN
-    counts = count_pretokens(text, split, special_tokens, num_workers, cuttable)  # on all cores: bpe_extras.py
+    counts = count_pretokens(text, split, special_tokens, num_workers, cuttable(pattern))  # on all cores: bpe_extras.py
     if alphabet is None:
         try:
             words = {tuple(word.encode()): c for word, c in counts.items()}
@@ -325,7 +330,7 @@ class Tokenizer:
         self._special_re = special_regex(self.special_tokens)  # bpe_extras.py
         self._decode_table = [UNK_TEXT.encode() if i == unk_id else b for i, b in enumerate(self._vocab)]
         self._cache = _WordCache(self._encode_word)
-        self._cuttable = pattern == GPT2_SPLIT_PATTERN  # where a text can be cut: bpe_extras.py
+        self._cuttable = cuttable(pattern)
 
     @property
     def vocab_size(self) -> int:
