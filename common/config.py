@@ -73,7 +73,7 @@ class TrainConfig:
     log_interval: int = setting(10, "steps between train/loss records (metrics.jsonl, wandb)", group="training")
     target_bpb: float = setting(
         0.0,
-        "stop at the first eval where the full validation split is at or below this bpb (checked once the prefix is); 0 = off",
+        "stop at the first eval where the full validation split is at or below this bpb (checked once the validation prefix is within 0.05 of it); 0 = off",
         group="training",
     )
     eval_tokens: int = setting(32768, "validation-prefix tokens used by periodic evaluations", group="training")

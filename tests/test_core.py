@@ -477,6 +477,16 @@ def test_target_bpb_stops_at_the_first_eval_where_the_full_split_confirms_it(tmp
     assert any("val/full_bpb" in r for r in records)  # the full split was evaluated, not only the prefix
 
 
+def test_target_bpb_checks_the_full_split_once_the_prefix_is_near_the_target(tmp_path, monkeypatch):
+    # the prefix is a biased estimate: a prefix just above the target must not hide a full split below
+    # it. With the margin as wide as any loss, every evaluation checks the full split; none reaches 0.01.
+    monkeypatch.setattr(common.train, "TARGET_MARGIN", 1000.0)
+    summary = v1.main(tiny_argv(v1, tmp_path, name="near", target_bpb=0.01))
+    assert summary["target_step"] is None and summary["steps"] == 6
+    records = [json.loads(x) for x in (tmp_path / "runs" / "near" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "val/full_bpb" in r] == [3, 6]
+
+
 def test_target_bpb_out_of_reach_runs_the_whole_budget(tmp_path):
     summary = v1.main(tiny_argv(v1, tmp_path, name="miss", target_bpb=0.01))
     assert summary["target_step"] is None and summary["steps"] == 6
