@@ -122,17 +122,29 @@ def base_symbols(alphabet: str | None) -> list[bytes]:
     return [ch.encode() for ch in sorted(set(alphabet))] + [b""]
 
 
-def merge(word: list[int], a: int, b: int, new: int) -> list[int]:
-    """Replace every non-overlapping occurrence of the pair (a, b) in `word`, left to right."""
-    out, i, n = [], 0, len(word)
+def merge(word: list[int], a: int, b: int, new: int):
+    """Replace every non-overlapping occurrence of the pair (a, b) in `word`, left to right, by `new`.
+    Returns the merged word, the adjacent pairs of `word` that went, and the pairs of the merged
+    word that came (those with the new symbol), each as often as it occurs: the rest is unchanged."""
+    out, gone, came = [], [], []
+    i, n = 0, len(word)
     while i < n:
         if i + 1 < n and word[i] == a and word[i + 1] == b:
+            if i and out[-1] != new:  # (if it is new, the previous merge took that pair away already)
+                gone.append((word[i - 1], a))
+            gone.append((a, b))
+            if i + 2 < n:
+                gone.append((b, word[i + 2]))
+            if out:
+                came.append((out[-1], new))
             out.append(new)
             i += 2
         else:
+            if out and out[-1] == new:
+                came.append((new, word[i]))
             out.append(word[i])
             i += 1
-    return out
+    return out, gone, came
 
 
 _INVERT = {i: 255 - i for i in range(256)}
@@ -189,29 +201,24 @@ class PairCounts:
         changed, made = set(), 0
         for i in where.pop((a, b)):
             word = words[i]
-            merged = merge(word, a, b, new)
-            if len(merged) == len(word):
+            merged, gone, came = merge(word, a, b, new)
+            if not gone:
                 continue  # stale index: an earlier merge already consumed (a, b) in this word
             freq = self.freqs[i]
             made += (len(word) - len(merged)) * freq
-            # re-count this word: take its old pairs out, put its new ones in
-            old_pairs, new_pairs = list(pairwise(word)), list(pairwise(merged))
-            for pair in old_pairs:
+            # Only the pairs next to a merged spot change; every other pair is in both words once.
+            for pair in gone:
                 count[pair] -= freq
-            for pair in new_pairs:
+            for pair in came:
                 count[pair] += freq
                 where[pair].add(i)
-            changed.update(old_pairs)
-            changed.update(new_pairs)
+            changed.update(gone)
+            changed.update(came)
             words[i] = merged
-        touched = {a, b, new}
         for pair in changed:
-            x, y = pair
-            if x not in touched and y not in touched:
-                continue  # away from every merged (a, b): its count did not change, its entry stands
             c = count[pair]
             if c > 0:
-                heappush(self.heap, (-c, key[x], key[y], x, y))
+                heappush(self.heap, (-c, key[pair[0]], key[pair[1]], *pair))
             else:
                 del count[pair]
         return made

@@ -10,8 +10,9 @@ Sections (all by default, or pick with --only):
   generate  sampling speed with and without the key/value cache at 128, 256, 512 new tokens
   ddp       tokens/s with 1 and 2 processes (torchrun, gloo)
 
-Model FLOPs per token follow nanoGPT's estimate_mfu: 6 * (parameters that multiply) plus
-12 * layers * context * width for attention scores. Timings are best-effort on a shared machine:
+Model FLOPs per token follow nanoGPT's estimate_mfu: 6 * (weights of every nn.Linear: an untied
+embedding table is a lookup and does not count) plus 12 * layers * context * width for attention
+scores; the same function as benchmarks/model_size.py. Timings are best-effort on a shared machine:
 `load` in the output tells how busy it was.
 
 Run:  python benchmarks/bench_train.py --out results/bench/train.md
@@ -37,6 +38,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from benchmarks.bench_tokenizer import machine as cpu_line  # noqa: E402
+from benchmarks.model_size import flops_per_token  # noqa: E402
 from common.errors import run_cli  # noqa: E402
 from common.files import atomic_write  # noqa: E402
 from common.generate import generate  # noqa: E402
@@ -65,12 +67,6 @@ def matmul_peak(n=1024, seconds=3.0, device="cpu", dtype=torch.float32) -> float
         sync()
         best = max(best, 10 * 2 * n**3 / (time.perf_counter() - t0))
     return best
-
-
-def flops_per_token(model, cfg) -> float:
-    matmul_params = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("wpe"))
-    attn = 12 * getattr(cfg, "n_layer", 0) * cfg.block_size * getattr(cfg, "n_embd", 0)
-    return 6 * matmul_params + attn
 
 
 def run_ladder(rung: str, steps: int, tmp: Path, **settings) -> dict:

@@ -21,3 +21,16 @@ def initial_sequences(text: str, alphabet: str | None) -> tuple[list[bytes], Cou
         for part in regex.split("[^" + regex.escape("".join(chars)) + "]", w):
             seqs[tuple(chars.index(ch) for ch in part)] += c
     return [c.encode() for c in chars] + [b""], seqs
+
+
+def replace_pair(seq, a, b, new) -> tuple:
+    """Every non-overlapping (a, b) in seq, left to right, becomes new (the textbook way)."""
+    out, i = [], 0
+    while i < len(seq):
+        if seq[i : i + 2] == (a, b):
+            out.append(new)
+            i += 2
+        else:
+            out.append(seq[i])
+            i += 1
+    return tuple(out)

@@ -39,7 +39,7 @@ from bpe_tokenizer import (
     tokenizer_from_dict,
     train_kind,
 )
-from tests.bpe_reference import initial_sequences
+from tests.bpe_reference import initial_sequences, replace_pair
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "sample.txt"
@@ -80,6 +80,17 @@ def tok_en():
 # --- a naive reference: recount every pair after every merge (minbpe style) -----------------------
 
 
+@given(st.lists(st.integers(0, 2), max_size=12), st.integers(0, 1))
+def test_merge_lists_exactly_the_pairs_that_change(word, b):
+    # the trainer updates only these pairs' counts: old pairs - gone + came must be the new pairs
+    merged, gone, came = bpe_tokenizer.merge(word, 0, b, 9)
+    assert tuple(merged) == replace_pair(tuple(word), 0, b, 9)
+    pairs = Counter(zip(word, word[1:]))
+    pairs.subtract(gone)
+    pairs.update(came)
+    assert min(pairs.values(), default=0) >= 0 and +pairs == Counter(zip(merged, merged[1:]))
+
+
 def naive_train(text, num_merges, alphabet=None, ties="bytes"):
     """Returns (merges, index of the first merge whose best count was tied, or None).
 
@@ -110,7 +121,7 @@ def naive_train(text, num_merges, alphabet=None, ties="bytes"):
         merges.append(best)
         merged = Counter()
         for seq, c in seqs.items():
-            merged[tuple(bpe_tokenizer.merge(list(seq), *best, new))] += c
+            merged[replace_pair(seq, *best, new)] += c
         seqs = merged
     return merges, first_tie
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import bpe_extras
 import bpe_tokenizer
 from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer
-from tests.bpe_reference import initial_sequences
+from tests.bpe_reference import initial_sequences, replace_pair
 
 SAMPLE = (Path(__file__).parent / "fixtures" / "sample.txt").read_text(encoding="utf-8")
 
@@ -75,7 +75,7 @@ def naive_scaffold_train(text, num_merges, alphabet=None):
         merges.append((a, b))
         merged = Counter()
         for seq, c in seqs.items():
-            merged[tuple(bpe_tokenizer.merge(list(seq), a, b, new))] += c
+            merged[replace_pair(seq, a, b, new)] += c
         seqs = merged
         pairs, tokens = counts()
         f_head = (head(pairs, tokens, scaffold) or (0,))[0]
