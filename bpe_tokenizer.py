@@ -201,9 +201,11 @@ class PairCounts:
         changed, made = set(), 0
         for i in where.pop((a, b)):
             word = words[i]
+            if b not in word:  # a stale index (an earlier merge consumed (a, b) in this word)
+                continue  # that has lost b: a third of the indices are stale, and `in` runs in C
             merged, gone, came = merge(word, a, b, new)
             if not gone:
-                continue  # stale index: an earlier merge already consumed (a, b) in this word
+                continue  # stale, although a and b are still in the word
             freq = self.freqs[i]
             made += (len(word) - len(merged)) * freq
             # Only the pairs next to a merged spot change; every other pair is in both words once.
