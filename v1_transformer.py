@@ -26,9 +26,9 @@ from common.train import run_rung
 
 @dataclass
 class Config(TrainConfig):
-    n_layer: int = setting(4, "transformer blocks")
-    n_head: int = setting(4, "attention heads per block")
-    n_embd: int = setting(128, "residual stream width (divisible by n_head)")
+    n_layer: int = setting(4, "transformer blocks", at_least=1)
+    n_head: int = setting(4, "attention heads per block", at_least=1)
+    n_embd: int = setting(128, "residual stream width (divisible by n_head)", at_least=1)
     fused: bool = setting(True, "use F.scaled_dot_product_attention; false = the written-out attention")
 
 

@@ -31,10 +31,10 @@ from common.train import run_rung
 class Config(TrainConfig):
     tokenizer: str = "bpe"  # the idea: byte-level BPE tokens instead of characters
     vocab: int = 2000  # ~3.1 bytes per token on WikiText-2 valid; see experiments/vocab.yaml
-    rope_theta: float = setting(10000.0, "RoPE base: pair i turns at rope_theta^(-2i/head_dim) per position")
-    n_layer: int = setting(4, "transformer blocks")
-    n_head: int = setting(4, "attention heads per block")
-    n_embd: int = setting(128, "residual stream width (divisible by n_head)")
+    rope_theta: float = setting(10000.0, "RoPE base: pair i turns at rope_theta^(-2i/head_dim) per position", above=0)
+    n_layer: int = setting(4, "transformer blocks", at_least=1)
+    n_head: int = setting(4, "attention heads per block", at_least=1)
+    n_embd: int = setting(128, "residual stream width (divisible by n_head)", at_least=1)
     fused: bool = setting(True, "use F.scaled_dot_product_attention; false = the written-out attention")
 
 

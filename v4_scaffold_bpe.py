@@ -33,9 +33,9 @@ from common.train import run_rung
 class Config(TrainConfig):
     tokenizer: str = "bpe-scaffold"  # the idea: Scaffold-BPE on v3's English alphabet
     vocab: int = 4000  # twice v3's: see the docstring
-    n_layer: int = setting(4, "transformer blocks")
-    n_head: int = setting(4, "attention heads per block")
-    n_embd: int = setting(128, "residual stream width (divisible by n_head)")
+    n_layer: int = setting(4, "transformer blocks", at_least=1)
+    n_head: int = setting(4, "attention heads per block", at_least=1)
+    n_embd: int = setting(128, "residual stream width (divisible by n_head)", at_least=1)
     fused: bool = setting(True, "use F.scaled_dot_product_attention; false = the written-out attention")
 
 

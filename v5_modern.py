@@ -37,9 +37,9 @@ from common.train import run_rung
 class Config(TrainConfig):
     tokenizer: str = "bpe-scaffold"  # as v4 (bpe_tokenizer.py part 2): this rung changes the model only
     vocab: int = 4000  # as v4
-    n_layer: int = setting(4, "transformer blocks")
-    n_head: int = setting(4, "attention heads per block")
-    n_embd: int = setting(128, "residual stream width (divisible by n_head)")
+    n_layer: int = setting(4, "transformer blocks", at_least=1)
+    n_head: int = setting(4, "attention heads per block", at_least=1)
+    n_embd: int = setting(128, "residual stream width (divisible by n_head)", at_least=1)
     fused: bool = setting(True, "use F.scaled_dot_product_attention; false = the written-out attention")
     norm: str = setting("rmsnorm", "rmsnorm | layernorm (v4's)", choices=("rmsnorm", "layernorm"))
     qk_norm: bool = setting(True, "RMS-normalise queries and keys per head before their dot product")

@@ -29,9 +29,9 @@ from common.train import run_rung
 class Config(TrainConfig):
     tokenizer: str = "bpe-scaffold"  # as v4 (bpe_tokenizer.py part 2): this rung changes the training only
     vocab: int = 4000  # as v4
-    n_layer: int = setting(4, "transformer blocks")
-    n_head: int = setting(4, "attention heads per block")
-    n_embd: int = setting(128, "residual stream width (divisible by n_head)")
+    n_layer: int = setting(4, "transformer blocks", at_least=1)
+    n_head: int = setting(4, "attention heads per block", at_least=1)
+    n_embd: int = setting(128, "residual stream width (divisible by n_head)", at_least=1)
     fused: bool = setting(True, "use F.scaled_dot_product_attention; false = the written-out attention")
     norm: str = setting("rmsnorm", "rmsnorm | layernorm (v4's)", choices=("rmsnorm", "layernorm"))
     qk_norm: bool = setting(True, "RMS-normalise queries and keys per head before their dot product")
@@ -39,8 +39,8 @@ class Config(TrainConfig):
     zero_init: bool = setting(True, "start the attention and MLP output projections at zero")
     tie_head: bool = setting(False, "share the head's matrix with the embedding (v4: tied)")
     muon: bool = setting(True, "Muon for the blocks' matrices; false = AdamW at --lr, as v5")
-    muon_lr: float = setting(0.01, "Muon's peak learning rate (provisional: the best of lr_v6.yaml so far)")
-    emb_lr: float = setting(0.03, "the embedding's AdamW learning rate; 0 = --lr (lr_v6.yaml so far: 0.03 > 0)")
+    muon_lr: float = setting(0.01, "Muon's peak learning rate (chosen by lr_v6.yaml)", above=0)
+    emb_lr: float = setting(0.03, "the embedding's AdamW learning rate; 0 = --lr (lr_v6.yaml)", at_least=0)
 
 
 def alibi_slopes(n_head: int) -> torch.Tensor:

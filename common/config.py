@@ -24,9 +24,12 @@ from common.errors import LadderError
 EXTRAPOLATION = (1, 2, 4, 8)  # the final val bpb is measured at these multiples of --block_size
 
 
-def setting(default, help: str, choices=None, group: str | None = None):
-    """A config field with its one-line help (and allowed values) for --help."""
-    return field(default=default, metadata={"help": help, "choices": choices, "group": group})
+def setting(default, help: str, choices=None, group: str | None = None, above=None, at_least=None):
+    """A config field with its one-line help (and allowed values) for --help. `above` / `at_least`:
+    the bound a number must respect (checked by validate(), so a rung's own settings get one-line
+    errors without common/ knowing what they mean)."""
+    meta = {"help": help, "choices": choices, "group": group, "above": above, "at_least": at_least}
+    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -182,6 +185,11 @@ def validate(cfg: TrainConfig) -> None:
         value = getattr(cfg, f.name)
         if isinstance(value, float) and not math.isfinite(value):
             raise LadderError(f"--{f.name} must be a finite number, got {value}")
+        above, at_least = f.metadata.get("above"), f.metadata.get("at_least")
+        if above is not None and not value > above:
+            raise LadderError(f"--{f.name} must be greater than {above}, got {value}")
+        if at_least is not None and not value >= at_least:
+            raise LadderError(f"--{f.name} must be at least {at_least}, got {value}")
     positive = ["max_steps", "batch_size", "grad_accum", "block_size", "eval_interval", "eval_tokens", "log_interval"]
     for name in positive:
         if getattr(cfg, name) <= 0:

@@ -248,11 +248,29 @@ def test_sample_on_a_missing_device(tmp_path, capsys):
 # --- 16.6: model settings that do not fit together ------------------------------------------------
 
 
-@pytest.mark.parametrize("settings", [dict(n_head=3, n_embd=16), dict(n_head=0), dict(n_embd=-4)])
-def test_model_settings_that_do_not_fit_fail_before_any_work(tmp_path, settings):
+def test_model_settings_that_do_not_fit_fail_before_any_work(tmp_path):
     with pytest.raises(LadderError, match="v1_transformer's model cannot be built with --n_layer"):
-        run_v1(tmp_path, **settings)
+        run_v1(tmp_path, n_head=3, n_embd=16)
     assert not (tmp_path / "cache").exists()  # before the data was read, not after
+
+
+@pytest.mark.parametrize(
+    "rung, flag, value, needle",
+    [
+        ("v1_transformer", "n_layer", 0, "--n_layer must be at least 1, got 0"),
+        ("v1_transformer", "n_head", 0, "--n_head must be at least 1"),
+        ("v1_transformer", "n_embd", -4, "--n_embd must be at least 1"),
+        ("v2_bpe_rope", "rope_theta", 0, "--rope_theta must be greater than 0"),
+        ("v6_muon", "muon_lr", -1, "--muon_lr must be greater than 0"),
+        ("v6_muon", "emb_lr", -0.1, "--emb_lr must be at least 0"),
+    ],
+)
+def test_a_rungs_own_settings_out_of_range_fail_before_any_work(tmp_path, rung, flag, value, needle):
+    # a rung declares its bounds on its own settings (setting(above=, at_least=)); common/ checks them
+    module = rung_module(rung)
+    with pytest.raises(LadderError, match=needle):
+        module.main(tiny_argv(module, tmp_path, **{flag: value}))
+    assert not (tmp_path / "cache").exists()
 
 
 # --- 16.7 / 16.8: checkpoints that do not fit, or are not a rung's ---------------------------------
