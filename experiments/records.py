@@ -3,7 +3,7 @@ on a 2-core CPU", one row per record, in the style of the modded-nanogpt world-r
 
 A record is a sweep (experiments/record_*.yaml) of one recipe at >= 3 seeds, every run trained with
 `--target_bpb T`: the loop checks the validation prefix at each periodic evaluation and, once it is
-within common.train.TARGET_MARGIN (0.05) of T, the full validation split; the run stops at the first
+within common.config.TARGET_MARGIN of T, the full validation split; the run stops at the first
 step where the full split is at or below T (summary.json: `target_step`, and the final full-split `val/bpb` <= T).
 results/records.yaml lists the records in order:
 

@@ -13,6 +13,7 @@ import common.files
 import sample
 import visualize
 from common.checkpoint import find_resumable, load_checkpoint_state
+from common.config import out_of_bounds
 from common.errors import LadderError, run_cli
 from common.files import atomic_write, writable_folder
 from common.generate import sample_next
@@ -219,7 +220,7 @@ def test_sampling_non_finite_logits_is_one_line():
     "flag, value, needle",
     [
         ("beta2", 1.5, "--beta2 must be in"),
-        ("weight_decay", -1, "--weight_decay must be >= 0"),
+        ("weight_decay", -1, "--weight_decay must be at least 0, got -1"),
         ("min_lr_ratio", 2, "--min_lr_ratio must be in"),
         ("name", "a/b", "plain folder name"),
     ],
@@ -252,6 +253,32 @@ def test_model_settings_that_do_not_fit_fail_before_any_work(tmp_path):
     with pytest.raises(LadderError, match="v1_transformer's model cannot be built with --n_layer"):
         run_v1(tmp_path, n_head=3, n_embd=16)
     assert not (tmp_path / "cache").exists()  # before the data was read, not after
+
+
+def test_a_rung_that_overrides_only_a_default_keeps_its_bound(tmp_path):
+    # v0 writes `lr: float = 0.1` with no setting(): the bound comes from TrainConfig's field
+    module = rung_module("v0_bigram")
+    with pytest.raises(LadderError, match="--lr must be greater than 0, got -1"):
+        module.main(tiny_argv(module, tmp_path, lr=-1))
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(
+    "value, meta, problem",
+    [
+        (0, {"above": 0}, "must be greater than 0"),
+        (-1, {"at_least": 0}, "must be at least 0"),
+        (1, {"at_least": 0, "below": 1}, "must be in [0, 1)"),
+        (1.5, {"at_least": 0, "at_most": 1}, "must be in [0, 1]"),
+        (2, {"at_most": 1}, "must be at most 1"),
+        (1, {"below": 1}, "must be less than 1"),
+        (0, {"at_least": 0, "below": 1}, None),
+        (1, {"at_least": 0, "at_most": 1}, None),
+        (5, {}, None),
+    ],
+)
+def test_bounds_messages(value, meta, problem):
+    assert out_of_bounds(value, meta) == problem
 
 
 @pytest.mark.parametrize(
