@@ -14,7 +14,14 @@ results/records.yaml lists the records in order:
         calibration: results/bench/calibration.json  # benchmarks/calibrate.py: s/step of every rung
         change: v4 at its defaults (the best 10-minute rung before v5)
 
-Time to target = steps to target x seconds per step, the seconds from a calibration that timed this
+Steps to target, two ways. The confirmed step is the evaluation that stopped the run (every 50 steps
+in the record sweeps), so seeds of one recipe often share it and their spread is zero, which leaves
+a t-test nothing to work with. The crossing step places the crossing between that evaluation and the
+one before it by linear interpolation of the two full-split bpb values (both measured; the curve is
+nearly straight over 50 steps); a run whose first full-split evaluation already confirmed T keeps
+its confirmed step. Time and the t-test use the crossing step; both columns are in the table.
+
+Time to target = crossing step x seconds per step, the seconds from a calibration that timed this
 record's rung and the previous record's side by side in one sitting (a time measured on another
 machine is not comparable). A row is a record only if every seed reached the target and its times
 beat the previous record's (recomputed with the same calibration) with a one-sided Welch t-test at
@@ -65,6 +72,20 @@ def seconds_per_step(calibration: str, rung: str) -> float:
         ) from None
 
 
+def crossing(run, target: float) -> float:
+    """The step where the run's full-split bpb crosses `target`: linear between the last full-split
+    evaluation above it and the first at or below it (the confirmed step); the confirmed step when
+    no evaluation above it was made."""
+    points = [(m["step"], m["val/full_bpb"]) for m in run.metrics if "val/full_bpb" in m]
+    confirmed = run.summary["target_step"]
+    before = [(s, b) for s, b in points if s < confirmed and b > target]
+    at = [b for s, b in points if s == confirmed]
+    if not before or not at or at[0] > target:
+        return float(confirmed)
+    s0, b0 = before[-1]
+    return s0 + (confirmed - s0) * (b0 - target) / (b0 - at[0])
+
+
 def attempt(runs: list, rec: dict, target: float) -> dict:
     """One record attempt from its finished runs: steps to target per seed, and whether each
     seed's full validation split confirmed the target."""
@@ -74,17 +95,19 @@ def attempt(runs: list, rec: dict, target: float) -> dict:
     rungs = {r.rung for r in mine}
     if len(rungs) != 1:
         raise LadderError(f"record {rec['sweep']}: its runs mix rungs {sorted(rungs)}")
-    steps, failed = [], []
+    steps, crossings, failed = [], [], []
     for r in sorted(mine, key=lambda r: r.config["seed"]):
         reached = r.summary.get("target_step")
         if reached is None or r.summary["val/bpb"] > target:
             failed.append(r.config["seed"])
         else:
             steps.append(reached)
+            crossings.append(crossing(r, target))
     commits = sorted({r.config.get("git_commit", "?")[:7] for r in mine})
     return {
         "rung": rungs.pop(),
         "steps": steps,
+        "crossings": crossings,
         "failed": failed,
         "val_bpb": statistics.fmean(r.summary["val/bpb"] for r in mine),
         "commits": commits,
@@ -92,18 +115,31 @@ def attempt(runs: list, rec: dict, target: float) -> dict:
     }
 
 
+def spread(xs: list, fmt: str) -> str:
+    """mean ± sample sd, or the one value, or n/a."""
+    if not xs:
+        return "n/a"
+    if len(xs) == 1:
+        return format(xs[0], fmt)
+    return f"{statistics.fmean(xs):{fmt}} ± {statistics.stdev(xs):{fmt}}"
+
+
 def build(spec: dict, runs: list) -> str:
     target = spec["target_bpb"]
     lines = [
         f"# Records: time to val bpb {target} on WikiText-2, 2-core CPU\n",
         "Built by `python experiments/records.py` from `results/records.yaml` and the run folders; "
-        "see its docstring for the rules. Time = steps to target x seconds per step from the row's calibration "
-        f"(all rungs timed side by side in one sitting). A new record must beat the previous one with a one-sided "
-        f"Welch t-test over seeds, p < {P_VALUE}, every seed reaching the target on the full validation split.\n",
-        "| # | date | change | rung | steps to target | s/step | time to target | val bpb at stop | p vs previous | record? | commit | runs |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---|---|---|",
+        "see its docstring for the rules. Confirmed step: the evaluation (every 50 steps) whose full validation "
+        "split reached the target and stopped the run. Crossing step: where the full-split bpb crosses the target, "
+        "linear between that evaluation and the one before. Time = crossing step x seconds per step from the row's "
+        "calibration (all rungs timed side by side in one sitting). A new record must beat the previous one with a "
+        f"one-sided Welch t-test over seeds on those times, p < {P_VALUE}, every seed reaching the target on the full "
+        "validation split.\n",
+        "| # | date | change | rung | confirmed step | crossing step | s/step | time to target | val bpb at stop "
+        "| p vs previous | record? | commit | runs |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
-    previous = None  # (rung, steps) of the standing record
+    previous = None  # (rung, crossing steps) of the standing record
     pending = []
     for k, rec in enumerate(spec.get("records") or [], 1):
         if not any(r.name.startswith(rec["sweep"] + "-") and r.summary is not None for r in runs):
@@ -111,7 +147,7 @@ def build(spec: dict, runs: list) -> str:
             continue
         a = attempt(runs, rec, target)
         sps = seconds_per_step(rec["calibration"], a["rung"])
-        times = [s * sps for s in a["steps"]]
+        times = [s * sps for s in a["crossings"]]
         p, verdict = None, "baseline" if previous is None else "no"
         if a["failed"]:
             verdict = f"no: seed {', '.join(map(str, a['failed']))} missed the target"
@@ -122,17 +158,12 @@ def build(spec: dict, runs: list) -> str:
             p = stats.ttest_ind(times, before, equal_var=False, alternative="less").pvalue
             verdict = "**yes**" if p < P_VALUE else "no: not significant"
         if verdict in ("baseline", "**yes**"):
-            previous = (a["rung"], a["steps"])
-        steps = (
-            f"{statistics.fmean(a['steps']):.0f} ± {statistics.stdev(a['steps']):.0f}" if len(a["steps"]) > 1 else "n/a"
-        )
-        minutes = (
-            f"{statistics.fmean(times) / 60:.2f} ± {statistics.stdev(times) / 60:.2f} min" if len(times) > 1 else "n/a"
-        )
+            previous = (a["rung"], a["crossings"])
         lines.append(
-            f"| {k} | {rec['date']} | {rec['change']} | {a['rung']} | {steps} (n={len(a['steps'])}) | {sps:.3f} "
-            f"([cal]({rec['calibration']})) | {minutes} | {a['val_bpb']:.4f} | {'' if p is None else f'{p:.3g}'} | "
-            f"{verdict} | {', '.join(a['commits'])} | `results/runs/{rec['sweep']}-*` ({len(a['runs'])}) |"
+            f"| {k} | {rec['date']} | {rec['change']} | {a['rung']} | {spread(a['steps'], '.0f')} (n={len(a['steps'])}) "
+            f"| {spread(a['crossings'], '.0f')} | {sps:.3f} ([cal]({rec['calibration']})) "
+            f"| {spread([t / 60 for t in times], '.2f')} min | {a['val_bpb']:.4f} | {'' if p is None else f'{p:.3g}'} "
+            f"| {verdict} | {', '.join(a['commits'])} | `results/runs/{rec['sweep']}-*` ({len(a['runs'])}) |"
         )
     for rec in pending:
         lines.append(

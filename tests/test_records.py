@@ -13,9 +13,11 @@ from experiments import records
 TARGET = 1.556
 
 
-def make_run(runs, name, rung, seed, target_step, val_bpb=1.55):
+def make_run(runs, name, rung, seed, target_step, val_bpb=1.55, full=()):
+    """`full`: (step, full-split bpb) evaluations written to metrics.jsonl."""
     folder = runs / name
     folder.mkdir(parents=True)
+    (folder / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "val/full_bpb": b}) + "\n" for s, b in full))
     (folder / "config.json").write_text(json.dumps({"rung": rung, "seed": seed, "git_commit": "abcdef123"}))
     summary = {"val/bpb": val_bpb, "test/bpb": val_bpb, "params": 1, "steps": target_step or 9, "tokens": 1, "bytes": 1}
     summary["target_step"] = target_step
@@ -81,3 +83,24 @@ def test_bad_record_files_are_one_line(setup, tmp_path):
         {"target_bpb": TARGET, "records": [rec("rec_v4"), rec("missing", "later")]}, records.load_runs(runs)
     )
     assert "Pending (2026-12-03): later; no finished runs yet (`experiments/missing.yaml`)" in text
+
+
+def test_the_crossing_is_interpolated_between_the_full_split_evaluations(setup):
+    tmp, runs = setup
+    # seeds that stop at the same evaluation still differ in where they crossed: the t-test needs that
+    for seed, before in zip((1, 2, 3), (1.566, 1.561, 1.558)):
+        make_run(runs, f"rec_v6-s{seed}", "v6", seed, 850, full=[(750, 1.58), (800, before), (850, 1.546)])
+    text = records.build({"target_bpb": TARGET, "records": [rec("rec_v4"), rec("rec_v6")]}, records.load_runs(runs))
+    second = rows(text)[1]
+    crossings = [800 + 50 * (b - TARGET) / (b - 1.546) for b in (1.566, 1.561, 1.558)]  # 825, 816.7, 808.3
+    assert "850 ± 0 (n=3)" in second and "817 ± 8" in second  # confirmed step, then the crossing
+    times = [c * 0.5 for c in crossings]
+    p = stats.ttest_ind(times, [640, 660, 680], equal_var=False, alternative="less").pvalue
+    assert f"{p:.3g}" in second and "**yes**" in second
+
+
+def test_a_run_confirmed_at_its_first_full_split_evaluation_keeps_that_step(setup):
+    tmp, runs = setup
+    make_run(runs, "rec_v6-s1", "v6", 1, 850, full=[(850, 1.546)])  # no evaluation above the target
+    run = next(r for r in records.load_runs(runs) if r.name == "rec_v6-s1")
+    assert records.crossing(run, TARGET) == 850
