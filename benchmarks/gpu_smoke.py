@@ -4,7 +4,8 @@ run. The CUDA paths of the ladder (bf16 autocast, TF32, fused AdamW, pinned memo
 nowhere else in this project's CI, which has no GPU.
 
     python benchmarks/gpu_smoke.py --out results/bench/gpu_smoke.md            # on the GPU machine
-    python benchmarks/gpu_smoke.py --device cpu --steps 20 --rung v2_bpe_rope  # the same code on a CPU
+    python benchmarks/gpu_smoke.py --device cpu --steps 20 --batch_size 8 --log_interval 5 \
+        --compile off --rung v2_bpe_rope                                         # the same code on a CPU
 
 Each configuration trains the rung's default model at a GPU-sized batch (--batch_size) on
 WikiText-2 and reads the steady-state tokens/s from the loop's own records (the first --log_interval
@@ -40,6 +41,8 @@ def model_flops_per_token(module, cfg, vocab: int) -> float:
 
 def run(rung: str, device: str, compile_: bool, steps: int, batch: int, window: int, tmp: Path) -> dict:
     module = importlib.import_module(rung)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()  # the peak of this configuration, not of the process
     name = f"gpu-{rung}-{int(compile_)}-{time.time_ns()}"
     args = dict(
         device=device, compile=compile_, max_steps=steps, batch_size=batch, log_interval=window,
@@ -55,7 +58,7 @@ def run(rung: str, device: str, compile_: bool, steps: int, batch: int, window: 
         "tokens_per_s": sum(tps) / len(tps) if tps else summary["tokens_per_s"],
         "flops_per_token": model_flops_per_token(module, cfg, summary["vocab_size"]),
         "val_bpb": summary["val/bpb"],
-        "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else float("nan"),
+        "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None,
     }
 
 
@@ -66,10 +69,18 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch_size", type=int, default=256, help="sequences per step (the ladder's default is 32)")
     ap.add_argument("--log_interval", type=int, default=50, help="steps per tokens/s window")
+    ap.add_argument(
+        "--compile",
+        default="both",
+        choices=("both", "off", "on"),
+        help="torch.compile off, on, or both one after the other (on a CPU, compiling takes minutes)",
+    )
     ap.add_argument("--out", type=Path, help="also write the figures as markdown here")
     args = ap.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise LadderError("no CUDA GPU is visible; run this on a GPU machine, or pass --device cpu for a dry run")
+    if args.batch_size < 1 or args.log_interval < 1:
+        raise LadderError("--batch_size and --log_interval must be at least 1")
     if args.steps <= args.log_interval:
         raise LadderError("--steps must be larger than --log_interval (the first window is dropped)")
     dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
@@ -83,12 +94,11 @@ def main(argv=None):
         "|---|---:|---:|---:|---:|",
     ]
     with tempfile.TemporaryDirectory() as d:
-        for compile_ in (False, True):
+        for compile_ in {"both": (False, True), "off": (False,), "on": (True,)}[args.compile]:
             r = run(args.rung, args.device, compile_, args.steps, args.batch_size, args.log_interval, Path(d))
             mfu = r["tokens_per_s"] * r["flops_per_token"] / peak
-            lines.append(
-                f"| {compile_} | {r['tokens_per_s']:,.0f} | {mfu:.1%} | {r['val_bpb']:.4f} | {r['peak_mem_gib']:.2f} GiB |"
-            )
+            mem = "n/a (not a GPU)" if r["peak_mem_gib"] is None else f"{r['peak_mem_gib']:.2f} GiB"
+            lines.append(f"| {compile_} | {r['tokens_per_s']:,.0f} | {mfu:.1%} | {r['val_bpb']:.4f} | {mem} |")
             print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
     print(text)
