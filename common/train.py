@@ -53,7 +53,6 @@ from common.optim import lr_at, make_optimizers, progress_of, set_lr
 from common.tracking import Tracker, git_commit
 
 # settings that may change when a run is resumed; any other explicit flag must match the checkpoint
-
 RESUMABLE_CHANGES = {
     "max_steps",
     "max_minutes",
