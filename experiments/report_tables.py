@@ -70,7 +70,8 @@ def ladder_section(sweep, runs: list[Run]) -> list[str]:
         f"One row per rung: its reference runs ({source}). val/test bpb: full splits, mean ± sample sd over "
         "seeds. Word perplexity follows the WikiText convention; tokens/s and wall time are means over seeds. "
         f"@{MULTS[-1]}x ctx: the validation split read in windows of {MULTS[-1]} times the training "
-        "context (n/a where the model cannot run that long).",
+        "context (n/a where the model cannot run that long). Δ vs rung below: this rung's val bpb minus "
+        "the previous rung's (the row above) at the same seed, mean ± sd over the seeds both have; negative = better.",
         "",
     ]
     if calibration := sweep.report.get("calibration"):
@@ -80,9 +81,12 @@ def ladder_section(sweep, runs: list[Run]) -> list[str]:
             f"wall-clock time by the calibration run `{calibration}`{found}.",
             "",
         ]
-    rows = []
+    rows, below = [], None
     for rung, runs in refs.items():
         s = [r.summary for r in runs]
+        # the rung's step over the one below it, paired by seed (each seed's difference, then mean ± sd)
+        step = fmt_diff(paired_diffs(runs, below)) if below else ""
+        below = runs
         ours = runs[0].name.startswith(sweep.name + "-")
         rows.append(
             [
@@ -95,6 +99,7 @@ def ladder_section(sweep, runs: list[Run]) -> list[str]:
                 human(statistics.fmean(x["tokens"] for x in s)),
                 human(statistics.fmean(x["bytes"] for x in s)),
                 fmt_spread(values(runs, "val/bpb")),
+                step,
                 fmt_spread(values(runs, "test/bpb"), n=False),
                 fmt_spread(values(runs, f"val/bpb@{MULTS[-1]}x"), n=False),
                 fmt_spread(values(runs, "val/word_ppl"), digits=0, n=False),
@@ -105,7 +110,16 @@ def ladder_section(sweep, runs: list[Run]) -> list[str]:
             ]
         )
     header = ["rung", "idea", "params", "tokenizer", "vocab", "steps", "tokens", "bytes", "val bpb"]
-    header += ["test bpb", f"val bpb @{MULTS[-1]}x ctx", "val word ppl", "tokens/s", "wall time", "runs", "commit"]
+    header += [
+        "Δ val bpb vs rung below (paired)",
+        "test bpb",
+        f"val bpb @{MULTS[-1]}x ctx",
+        "val word ppl",
+        "tokens/s",
+        "wall time",
+        "runs",
+        "commit",
+    ]
     out += table(header, rows) if rows else ["No rung has a finished reference run yet."]
     missing = [r for r in sweep.rungs if r not in refs]
     if missing and rows:

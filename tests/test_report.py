@@ -141,6 +141,8 @@ def test_tables_have_mean_and_sample_sd(built, capsys):
     assert "a character bigram, a table of next-character logits" in v0  # the idea, from the docstring
     v1 = row(ladder, "| `v1_transformer`")  # a ladder run replaces the default runs, not averaged with them
     assert "1.9000 (n=1)" in v1 and "`ladder-*`" in v1
+    # its step over the rung below, paired by seed: only seed 1 has both (1.9 - 3.0); v0 has none below it
+    assert "| 1.9000 (n=1) | -1.1000 |" in v1 and f"(n=2) |  | 3.0000 ± {sd:.4f}" in v0
     # the positions sweep: one row per rung, seeds pooled, n/a where the model cannot run longer
     sweep = section(text, "Sweep `positions`")
     v1_row = row(sweep, "| v1_transformer")
