@@ -25,6 +25,8 @@ and the local controller would refuse the file. Every key is optional:
     #| columns: [bytes, context]      extra columns: bytes seen; val bpb at 1x-8x the context
     #| compare: rung            settings table: paired-by-seed differences between this setting's values
     #| baseline: {mlp: relu2}   ablation (required): the settings that pick the baseline variant
+    #| baseline_from: ladder_steps   ablation: the baseline's runs are that sweep's runs of this sweep's
+    #|                          rungs at this sweep's max_steps (a variant checked against runs already made)
     #| fallback: default        ladder: a rung with no finished run here shows its <rung>-default-* runs
     #| calibration: results/bench/ladder_steps.md   ladder by steps: where its step counts came from
     #| plots:                   the files under results/plots/ that this sweep's runs are drawn in
@@ -72,6 +74,7 @@ REPORT_KEYS = {  # the `#|` keys and what each accepts (see the module docstring
     "columns": lambda v: names(v) and set(v) <= {"bytes", "context"},
     "compare": lambda v: isinstance(v, str),
     "baseline": lambda v: isinstance(v, dict) and bool(v),
+    "baseline_from": lambda v: isinstance(v, str),
     "fallback": lambda v: v == "default",
     "calibration": lambda v: isinstance(v, str),
     "plots": lambda v: isinstance(v, list) and all(isinstance(p, dict) for p in v),
@@ -165,6 +168,13 @@ def reference_runs(sweep: Sweep, finished: list[Run], kinds: dict) -> dict[str, 
     return refs
 
 
+def borrowed(sweep: Sweep, theirs: list[Run], ours: list[Run]) -> list[Run]:
+    """`#| baseline_from:` the runs of that sweep that can be this ablation's baseline: this sweep's
+    rungs at its step budget. The baseline dict then picks them out like any variant."""
+    steps = {r.config.get("max_steps") for r in ours}
+    return [r for r in theirs if r.rung in sweep.rungs and r.config.get("max_steps") in steps]
+
+
 def sections(runs: list[Run], sweeps: dict[str, Sweep]) -> list[tuple[Sweep, list[Run]]]:
     """(sweep, its finished runs) in the order of LADDER.md: ladders first, then by file name. A ladder's
     runs are its reference runs (fallback included); a ladder appears even before it has any."""
@@ -177,6 +187,10 @@ def sections(runs: list[Run], sweeps: dict[str, Sweep]) -> list[tuple[Sweep, lis
         if sweep.report.get("table") == "ladder":
             out.append((sweep, [r for rs in reference_runs(sweep, finished, kinds).values() for r in rs]))
         elif members := [r for r in finished if kinds[r.name] == sweep.name]:
+            if source := sweep.report.get("baseline_from"):
+                if source not in sweeps:
+                    raise LadderError(f"{sweep.file}: `#| baseline_from: {source}` names no sweep file's runs")
+                members += borrowed(sweep, [r for r in finished if kinds[r.name] == source], members)
             out.append((sweep, members))
     return out
 

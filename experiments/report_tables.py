@@ -189,7 +189,10 @@ def ablation_section(sweep, runs: list[Run]) -> list[str]:
     if len(bases) > 1:
         raise LadderError(f"{sweep.file}: baseline {baseline} matches {len(bases)} variants; name more settings")
     base_g, base_runs = bases[0] if bases else (None, [])
-    out = [f"## {sweep.title}", ""] + intro(sweep, runs, "one row per variant, seeds pooled")
+    ours = [r for r in runs if r.name.startswith(sweep.name + "-")]
+    out = [f"## {sweep.title}", ""] + intro(sweep, ours, "one row per variant, seeds pooled")
+    if source := sweep.report.get("baseline_from"):
+        out += [f"The baseline's runs are `{source}-*` at the same rung and steps (not rerun here).", ""]
     out += [
         "Δ: a variant's val bpb minus the baseline's at the same seed (the same batches), mean ± sample sd over "
         "the seeds both have; negative = better than the baseline. Every variant stays in the table.",

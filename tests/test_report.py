@@ -368,6 +368,42 @@ def test_ablation_without_its_baseline_yet_says_so(tmp_path):
     assert "| norm=layernorm, mlp=relu2 | 1,000 | 200 | 1.6000 (n=1) | n/a | 0 |" in table
 
 
+def test_ablation_can_borrow_its_baseline_from_another_sweep(tmp_path):
+    """`#| baseline_from: ladder`: a variant checked at the ladder's budget pairs with the ladder's runs of
+    its rung at its steps (not the ladder's other rungs, not runs at another budget), and counts only
+    its own runs as the sweep's."""
+    runs = tmp_path / "runs"
+    for seed, val in ((1, 1.50), (2, 1.52)):
+        make_run(runs, f"ladder-v5_modern-s{seed}", "v5_modern", seed, val=val, test=val, extra={"mlp": "swiglu"})
+        make_run(runs, f"ladder-v4_scaffold_bpe-s{seed}", "v4_scaffold_bpe", seed, val=1.6, test=1.6)
+        make_run(
+            runs,
+            f"confirm-v5_modern-s{seed}",
+            "v5_modern",
+            seed,
+            val=val + 0.01 * seed,
+            test=val,
+            extra={"mlp": "relu2"},
+        )
+    make_run(runs, "ladder-v5_modern-s3", "v5_modern", 3, val=1.4, test=1.4, extra={"mlp": "swiglu"}, steps=(50, 100))
+    confirm = f"""name: confirm
+{HEAD}parameters:
+  rung: {{value: v5_modern}}
+  seed: {{values: [1, 2]}}
+#| table: ablation
+#| settings: [mlp]
+#| baseline: {{mlp: swiglu}}
+#| baseline_from: ladder
+"""
+    ladder = f"name: ladder\n{HEAD}parameters:\n  rung: {{values: [v4_scaffold_bpe, v5_modern]}}\n#| table: ladder\n"
+    table = section(build(tmp_path, runs, sweeps_dir(tmp_path, confirm=confirm, ladder=ladder)), "Sweep `confirm`")
+    assert "2 finished runs of `python experiments/sweep.py" in table and "`ladder-*`" in table
+    assert "| baseline (mlp=swiglu) | 1,000 | 200 | 1.5100 ± 0.0141 (n=2) |" in table  # seed 3 ran 100 steps
+    assert "| mlp=relu2 | 1,000 | 200 |" in table and "| +0.0150 ± 0.0071 | 2 |" in table
+    with pytest.raises(report.LadderError, match="baseline_from: nothing"):
+        build(tmp_path, runs, sweeps_dir(tmp_path, confirm=confirm.replace("from: ladder", "from: nothing")))
+
+
 def test_lr_sweep_over_several_lr_flags(tmp_path):
     runs = tmp_path / "runs"
     vals = {}
