@@ -304,6 +304,13 @@ def write_atomic(path, text: str) -> None:
     path = Path(path)
     if path.is_dir():
         raise TokenizerError(f"cannot write {path}: it is a folder; give a file path such as {path / 'tokenizer.json'}")
+    if path.exists() and not path.is_file():  # /dev/stdout, a pipe: written through, never renamed over
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            return
+        except OSError as e:
+            raise TokenizerError(f"cannot write {path}: {_why(e)}") from None
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

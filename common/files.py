@@ -4,7 +4,8 @@
   per-process name, so two processes filling one cache never share it), is flushed and fsynced,
   then renamed over `path`, and the folder is fsynced so the rename itself survives a power loss.
   A crash at any point leaves the old file or the new one, never half of either; on failure the
-  temporary file is removed.
+  temporary file is removed. A device or a pipe (`--out /dev/stdout`) is written through instead:
+  renaming over it would replace the device itself.
 - `writable_folder(path, flag)`: create the folder and prove it takes a file, before the work that
   would write there starts (a read-only checkpoint folder is found at once, not after an hour).
 - `disk_errors(folder, name, flag)`: the OS errors a user can fix (disk full, read-only, no permission)
@@ -56,6 +57,13 @@ def disk_errors(folder, name: str = "", flag: str = ""):
 def atomic_write(path, data: str | bytes | Callable[[BinaryIO], None], flag: str = "") -> None:
     """Replace `path` with `data` (text, bytes, or a function writing to a binary file) atomically."""
     path = Path(path)
+    if is_stream(path):  # renaming over /dev/null or a pipe would replace the device itself (as root)
+        with disk_errors(path.parent, path.name, flag), open(path, "wb") as f:
+            if callable(data):
+                data(f)
+            else:
+                f.write(data.encode() if isinstance(data, str) else data)
+        return
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with disk_errors(path.parent, path.name, flag):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +80,11 @@ def atomic_write(path, data: str | bytes | Callable[[BinaryIO], None], flag: str
             tmp.unlink(missing_ok=True)
             raise
         fsync_folder(path.parent)
+
+
+def is_stream(path: Path) -> bool:
+    """A device or a pipe (/dev/stdout, /dev/null, a FIFO): written through, never replaced."""
+    return path.exists() and not path.is_file() and not path.is_dir()
 
 
 def fsync_folder(folder: Path) -> None:

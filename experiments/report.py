@@ -43,7 +43,6 @@ the same file share one plot: their runs are pooled, and their plot keys must ag
 """
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +58,7 @@ from report_runs import Run, classify, distinct, load_runs, natural, rungs_on_di
 
 from common.config import ArgParser  # noqa: E402
 from common.errors import LadderError, run_cli  # noqa: E402
+from common.files import atomic_write, disk_errors  # noqa: E402
 
 TABLES = {"settings": tables.settings_section, "ladder": tables.ladder_section, "ablation": tables.ablation_section}
 
@@ -278,17 +278,15 @@ def main(argv=None):
     text = render(parts, runs, sweeps, label)
     jobs = plot_jobs(parts, runs, sweeps)  # before writing anything: a plot declared wrongly stops the report
 
-    args.out.mkdir(parents=True, exist_ok=True)
     ladder = args.out / "LADDER.md"
-    tmp = ladder.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, ladder)  # atomic: a crash never leaves half a table behind
+    atomic_write(ladder, text, "--out")  # a crash never leaves half a table behind; a bad --out is one line
     finished = sum(r.summary is not None for r in runs)
     shown = ", ".join(f"{Path(s.file or s.name).stem} ({len(rs)} runs)" for s, rs in parts)
     print(f"wrote {ladder}: {shown or 'no sections'}; {finished} finished and {len(runs) - finished} unfinished runs")
 
     plot_dir = args.out / "plots"
-    plot_dir.mkdir(exist_ok=True)
+    with disk_errors(args.out, "plots/", "--out"):
+        plot_dir.mkdir(exist_ok=True)
     for fname, job in jobs.items():
         path = plot_dir / fname
         if plots.draw(path, **job):

@@ -3,7 +3,9 @@ beside the repo), every file goes to pytest's tmp_path, wandb never touches the 
 
 import importlib
 import os
+import stat
 import sys
+import threading
 from dataclasses import fields
 from pathlib import Path
 
@@ -63,3 +65,15 @@ def shared_cache(tmp_path_factory):
     """A token and tokenizer cache shared by tests that only need some trained checkpoint: each
     tokenizer kind is trained once per session, not once per test (entries are keyed by content)."""
     return tmp_path_factory.mktemp("shared-cache")
+
+
+def read_fifo(tmp_path, write) -> tuple[bytes, bool]:
+    """Call write(fifo) with a reader on the other end; (what it read, whether the path is still a FIFO)."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    write(fifo)
+    reader.join(timeout=10)
+    return (got[0] if got else None), stat.S_ISFIFO(fifo.stat().st_mode)

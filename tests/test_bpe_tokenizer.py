@@ -40,6 +40,7 @@ from bpe_tokenizer import (
     train_kind,
 )
 from tests.bpe_reference import initial_sequences, replace_pair
+from tests.conftest import read_fifo
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "sample.txt"
@@ -519,6 +520,13 @@ def test_write_atomic_replaces_and_leaves_no_temporary_file(tmp_path, tok):
     tok.save(tmp_path / "t.json")
     assert Tokenizer.load(tmp_path / "t.json") == tok
     assert [p.name for p in tmp_path.iterdir()] == ["t.json"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+def test_write_atomic_writes_through_a_pipe_and_never_replaces_it(tmp_path, tok):
+    # the tokenizer's --out /dev/stdout (or, as root, /dev/null) must not be renamed over
+    got, still_fifo = read_fifo(tmp_path, tok.save)
+    assert Tokenizer.from_dict(json.loads(got)) == tok and still_fifo
 
 
 def test_full_disk_keeps_the_old_file_and_removes_the_temporary_one(tmp_path, tok):

@@ -17,7 +17,7 @@ from common.config import out_of_bounds
 from common.errors import LadderError, run_cli
 from common.files import atomic_write, writable_folder
 from common.generate import sample_next
-from tests.conftest import rung_module, tiny_argv
+from tests.conftest import read_fifo, rung_module, tiny_argv
 
 v0 = rung_module("v0_bigram")
 v1 = rung_module("v1_transformer")
@@ -161,6 +161,14 @@ def test_atomic_write_leaves_old_content_and_no_temp_on_any_failure(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         atomic_write(path, fail)
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+def test_atomic_write_writes_through_a_device_or_pipe_and_never_replaces_it(tmp_path):
+    # `--out /dev/null` as root once renamed a regular file over /dev/null; a FIFO stands in for the device
+    got, still_fifo = read_fifo(tmp_path, lambda p: atomic_write(p, "table\n", "--out"))
+    assert got == b"table\n" and still_fifo
+    assert [f.name for f in tmp_path.iterdir()] == ["pipe"]  # no temporary file beside it
 
 
 def test_atomic_write_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
