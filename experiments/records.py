@@ -32,6 +32,7 @@ p < 0.05; otherwise the row stays in the table, marked, as a negative result.
 
 import argparse
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -41,7 +42,9 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common.config import ArgParser  # noqa: E402
 from common.errors import LadderError, run_cli  # noqa: E402
+from common.files import atomic_write  # noqa: E402
 from experiments.report_runs import load_runs  # noqa: E402
 from experiments.sweep import read_yaml  # noqa: E402
 
@@ -124,8 +127,15 @@ def spread(xs: list, fmt: str) -> str:
     return f"{statistics.fmean(xs):{fmt}} ± {statistics.stdev(xs):{fmt}}"
 
 
-def build(spec: dict, runs: list) -> str:
+def build(spec: dict, runs: list, here: Path | None = None) -> str:
+    """The Markdown of the table; `here`: the folder it will live in (its links are relative to it;
+    default results/)."""
     target = spec["target_bpb"]
+    here = here or ROOT / "results"
+
+    def link(path: str) -> str:
+        return Path(os.path.relpath(ROOT / path, here)).as_posix()
+
     lines = [
         f"# Records: time to val bpb {target} on WikiText-2, 2-core CPU\n",
         "Built by `python experiments/records.py` from `results/records.yaml` and the run folders; "
@@ -135,9 +145,9 @@ def build(spec: dict, runs: list) -> str:
         "calibration (all rungs timed side by side in one sitting). A new record must beat the previous one with a "
         f"one-sided Welch t-test over seeds on those times, p < {P_VALUE}, every seed reaching the target on the full "
         "validation split.\n",
-        "| # | date | change | rung | confirmed step | crossing step | s/step | time to target | val bpb at stop "
+        "| # | date | change | rung | sweep | confirmed step | crossing step | s/step | time to target | val bpb at stop "
         "| p vs previous | record? | commit | runs |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     previous = None  # (rung, crossing steps) of the standing record
     pending = []
@@ -160,8 +170,10 @@ def build(spec: dict, runs: list) -> str:
         if verdict in ("baseline", "**yes**"):
             previous = (a["rung"], a["crossings"])
         lines.append(
-            f"| {k} | {rec['date']} | {rec['change']} | {a['rung']} | {spread(a['steps'], '.0f')} (n={len(a['steps'])}) "
-            f"| {spread(a['crossings'], '.0f')} | {sps:.3f} ([cal]({rec['calibration']})) "
+            f"| {k} | {rec['date']} | {rec['change']} | {a['rung']} "
+            f"| [{rec['sweep']}.yaml]({link('experiments/' + rec['sweep'] + '.yaml')}) "
+            f"| {spread(a['steps'], '.0f')} (n={len(a['steps'])}) "
+            f"| {spread(a['crossings'], '.0f')} | {sps:.3f} ([cal]({link(rec['calibration'])})) "
             f"| {spread([t / 60 for t in times], '.2f')} min | {a['val_bpb']:.4f} | {'' if p is None else f'{p:.3g}'} "
             f"| {verdict} | {', '.join(a['commits'])} | `results/runs/{rec['sweep']}-*` ({len(a['runs'])}) |"
         )
@@ -174,13 +186,13 @@ def build(spec: dict, runs: list) -> str:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     ap.add_argument("--records", type=Path, default=ROOT / "results" / "records.yaml")
     ap.add_argument("--runs", type=Path, default=ROOT / "results" / "runs")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "RECORDS.md")
     args = ap.parse_args(argv)
-    text = build(load_records(args.records), load_runs(args.runs))
-    args.out.write_text(text)
+    text = build(load_records(args.records), load_runs(args.runs), args.out.resolve().parent)
+    atomic_write(args.out, text, "--out")
     print(text + f"wrote {args.out}")
 
 

@@ -104,3 +104,15 @@ def test_a_run_confirmed_at_its_first_full_split_evaluation_keeps_that_step(setu
     make_run(runs, "rec_v6-s1", "v6", 1, 850, full=[(850, 1.546)])  # no evaluation above the target
     run = next(r for r in records.load_runs(runs) if r.name == "rec_v6-s1")
     assert records.crossing(run, TARGET) == 850
+
+
+def test_links_are_relative_to_where_the_table_is_written(setup, capsys):
+    tmp, runs = setup
+    spec = tmp / "records.yaml"
+    spec.write_text(json.dumps({"target_bpb": TARGET, "records": [rec("rec_v4")]}))
+    out = tmp / "results" / "new" / "RECORDS.md"  # a folder that does not exist yet
+    records.main(["--records", str(spec), "--runs", str(runs), "--out", str(out)])
+    first = rows(out.read_text())[0]
+    assert "| v4 | [rec_v4.yaml](../../experiments/rec_v4.yaml) |" in first and "([cal](../../cal.json))" in first
+    with pytest.raises(LadderError, match="unrecognized arguments: --bogus"):
+        records.main(["--bogus"])  # one line through run_cli, not argparse's usage block
