@@ -16,7 +16,6 @@ separately (RUSAGE_CHILDREN: the largest of them).
 Run:  nice -n 5 python benchmarks/bench_data.py --sizes 100 1000 --train_sizes 100 1000 --out results/bench/data.md
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -28,6 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from bench_tokenizer import machine  # noqa: E402
+
+from common.config import ArgParser  # noqa: E402
+from common.errors import run_cli  # noqa: E402
+from common.files import atomic_write, writable_file  # noqa: E402
 
 PROBE = """
 import resource, sys, time
@@ -100,7 +103,7 @@ def probe(body: str, *args) -> list[float]:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    p = ArgParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     p.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="corpus sizes in MB")
     p.add_argument("--vocab", type=int, default=8000, help="BPE vocabulary size")
     p.add_argument(
@@ -121,6 +124,8 @@ def main():
     p.add_argument("--data_dir", default=os.environ.get("LADDER_DATA_DIR", str(ROOT.parent / "shared" / "data")))
     p.add_argument("--out", default=None, help="also write the results as markdown here")
     args = p.parse_args()
+    if args.out:
+        writable_file(args.out, "--out")  # before the work: a bad --out must not lose it
     tmp, data_dir = Path(args.tmp), Path(args.data_dir)
     train_sizes = args.sizes[:1] if args.train_sizes is None else args.train_sizes
     hf_sizes = args.sizes[:1] if args.hf_sizes is None else args.hf_sizes
@@ -206,9 +211,9 @@ def main():
             "started (ru_maxrss of its children; forked, so it counts what it shares with its parent).",
             "",
         ]
-        Path(args.out).write_text("\n".join(lines), encoding="utf-8")
+        atomic_write(args.out, "\n".join(lines), "--out")
         print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -9,7 +9,6 @@ and a few scaffold tokens as examples.
 Run:  python benchmarks/bench_scaffold.py --data wikitext-2 --out results/bench/scaffold.md
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -19,8 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_tokenizer import best_of, machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer  # noqa: E402
+from common.config import ArgParser  # noqa: E402
 from common.corpus import load_corpus  # noqa: E402
 from common.errors import run_cli  # noqa: E402
+from common.files import atomic_write, writable_file  # noqa: E402
 
 
 def show(tok: Tokenizer, i: int) -> str:
@@ -46,7 +47,7 @@ def measure(corpus, vocab, alphabet, scaffold, repeats) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--data", default="wikitext-2", help="corpus name or UTF-8 file")
     parser.add_argument("--data_dir", default=None, help="folder with the corpora (default: $LADDER_DATA_DIR)")
     parser.add_argument("--vocabs", default="1000,2000,4000,8000", help="comma-separated vocabulary sizes")
@@ -55,6 +56,8 @@ def main(argv=None) -> None:
     parser.add_argument("--examples", type=int, default=12, help="scaffold tokens to show per vocabulary size")
     parser.add_argument("--out", default=None, help="also write the report (markdown) here")
     args = parser.parse_args(argv)
+    if args.out:
+        writable_file(args.out, "--out")  # before the work: a bad --out must not lose it
 
     corpus = load_corpus(args.data, args.data_dir)
     alphabet = {"english": ENGLISH_ALPHABET, "bytes": None}[args.alphabet]
@@ -110,8 +113,7 @@ def main(argv=None) -> None:
     report = "\n".join(lines)
     print(report)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(report, encoding="utf-8")
+        atomic_write(args.out, report, "--out")
 
 
 if __name__ == "__main__":

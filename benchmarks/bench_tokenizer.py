@@ -12,7 +12,6 @@ GPT-2's split pattern: the same algorithm and regex as its gpt2 encoding, with a
 Run:  python benchmarks/bench_tokenizer.py --data wikitext-2 --vocab 8000 --out results/bench/tokenizer.md
 """
 
-import argparse
 import json
 import os
 import platform
@@ -27,8 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bpe_extras import encode_batch  # noqa: E402
 from bpe_tokenizer import GPT2_SPLIT_PATTERN, Tokenizer  # noqa: E402
+from common.config import ArgParser  # noqa: E402
 from common.corpus import load_corpus  # noqa: E402
 from common.errors import run_cli  # noqa: E402
+from common.files import atomic_write, writable_file  # noqa: E402
 
 
 def best_of(repeats, fn):
@@ -92,13 +93,15 @@ def machine() -> str:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    p = ArgParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     p.add_argument("--data", default="wikitext-2", help="corpus name or text file")
     p.add_argument("--data_dir", default=None, help="folder with the corpora (default: $LADDER_DATA_DIR)")
     p.add_argument("--vocab", type=int, default=8000, help="vocabulary size for both trainers")
     p.add_argument("--repeats", type=int, default=3, help="runs per timing; the best is reported")
     p.add_argument("--out", default=None, help="also write the results as markdown here")
     args = p.parse_args()
+    if args.out:
+        writable_file(args.out, "--out")  # before the work: a bad --out must not lose it
 
     import tiktoken
     import tokenizers as hf
@@ -218,7 +221,7 @@ def main():
             ),
             "",
         ]
-        Path(args.out).write_text("\n".join(lines), encoding="utf-8")
+        atomic_write(args.out, "\n".join(lines), "--out")
         print(f"wrote {args.out}")
 
 

@@ -39,8 +39,9 @@ import torch.nn.functional as F  # noqa: E402
 
 from benchmarks.bench_tokenizer import machine as cpu_line  # noqa: E402
 from benchmarks.model_size import flops_per_token  # noqa: E402
+from common.config import ArgParser  # noqa: E402
 from common.errors import run_cli  # noqa: E402
-from common.files import atomic_write  # noqa: E402
+from common.files import atomic_write, writable_file  # noqa: E402
 from common.generate import generate  # noqa: E402
 
 RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
@@ -192,12 +193,14 @@ def section_ddp(steps: int, tmp: Path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     ap.add_argument("--only", default="peak,train,overhead,generate,ddp", help="comma-separated sections")
     ap.add_argument("--steps", type=int, default=100, help="training steps per throughput measurement")
     ap.add_argument("--overhead_steps", type=int, default=1000, help="steps for the overhead comparison")
     ap.add_argument("--out", type=Path, help="also write the figures as markdown here")
     args = ap.parse_args(argv)
+    if args.out:
+        writable_file(args.out, "--out")  # before the work: a bad --out must not lose it
     only = set(args.only.split(","))
     lines = [
         f"# Training and generation speed\n\nMachine: {machine()}  \nCommand: `python benchmarks/bench_train.py {' '.join(argv or sys.argv[1:])}`\n"

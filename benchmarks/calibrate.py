@@ -33,7 +33,9 @@ sys.path.insert(0, str(ROOT))
 import importlib  # noqa: E402
 
 from benchmarks.bench_train import machine  # noqa: E402
+from common.config import ArgParser  # noqa: E402
 from common.errors import LadderError, run_cli  # noqa: E402
+from common.files import atomic_write, writable_file  # noqa: E402
 
 RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
 EXTRA = {"v6_muon --muon false": ("v6_muon", {"muon": "false"})}  # label -> (rung, flags)
@@ -71,12 +73,15 @@ def time_steps(rung: str, flags: dict, steps: int, tmp: Path) -> list[float]:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     ap.add_argument("--minutes", type=float, default=10.0, help="the budget to convert into steps per rung")
     ap.add_argument("--steps", type=int, default=50, help="timed steps per rung per round (after a warm-up window)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds over all rungs")
     ap.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
     args = ap.parse_args(argv)
+    if args.out:  # before the work: a bad --out must not lose it
+        writable_file(args.out.with_suffix(".md"), "--out")
+        writable_file(args.out.with_suffix(".json"), "--out")
     if args.steps < WINDOW or args.rounds < 1 or args.minutes <= 0:
         raise LadderError(f"--steps must be >= {WINDOW}, --rounds >= 1 and --minutes > 0")
     configs = {r: (r, {}) for r in RUNGS} | EXTRA
@@ -129,9 +134,8 @@ def main(argv=None):
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.with_suffix(".md").write_text(text)
-        args.out.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
+        atomic_write(args.out.with_suffix(".md"), text, "--out")
+        atomic_write(args.out.with_suffix(".json"), json.dumps(info, indent=1) + "\n", "--out")
         print(f"wrote {args.out.with_suffix('.md')} and .json")
 
 

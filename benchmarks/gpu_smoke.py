@@ -31,7 +31,9 @@ import torch  # noqa: E402
 
 from benchmarks.bench_train import machine, matmul_peak  # noqa: E402
 from benchmarks.model_size import flops_per_token  # noqa: E402
+from common.config import ArgParser  # noqa: E402
 from common.errors import LadderError, run_cli  # noqa: E402
+from common.files import atomic_write, writable_file  # noqa: E402
 
 
 def model_flops_per_token(module, cfg, vocab: int) -> float:
@@ -63,7 +65,7 @@ def run(rung: str, device: str, compile_: bool, steps: int, batch: int, window: 
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     ap.add_argument("--rung", default="v5_modern")
     ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
     ap.add_argument("--steps", type=int, default=300)
@@ -77,6 +79,8 @@ def main(argv=None):
     )
     ap.add_argument("--out", type=Path, help="also write the figures as markdown here")
     args = ap.parse_args(argv)
+    if args.out:
+        writable_file(args.out, "--out")  # before the work: a bad --out must not lose it
     if args.device == "cuda" and not torch.cuda.is_available():
         raise LadderError("no CUDA GPU is visible; run this on a GPU machine, or pass --device cpu for a dry run")
     if args.batch_size < 1 or args.log_interval < 1:
@@ -103,8 +107,7 @@ def main(argv=None):
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        atomic_write(args.out, text, "--out")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from common.config import build_model, parse_config  # noqa: E402
+from common.config import ArgParser, build_model, parse_config  # noqa: E402
 from common.errors import LadderError, run_cli  # noqa: E402
 
 # dense bf16 tensor-core peaks from the vendors' data sheets (no sparsity), FLOP/s
@@ -64,7 +64,7 @@ def estimate(rung: str, argv: list[str], gpu: str, mfu: float, world: int) -> di
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     ap.add_argument("rung", choices=RUNGS)
     ap.add_argument("--gpu", default="h100", choices=sorted(GPU_PEAK), help="whose bf16 peak to assume")
     ap.add_argument("--mfu", type=float, default=0.4, help="assumed model FLOPs utilisation (0.4: a guess)")

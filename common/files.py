@@ -8,6 +8,7 @@
   renaming over it would replace the device itself.
 - `writable_folder(path, flag)`: create the folder and prove it takes a file, before the work that
   would write there starts (a read-only checkpoint folder is found at once, not after an hour).
+- `writable_file(path, flag)`: the same check for a file an expensive command writes at its end.
 - `disk_errors(folder, name, flag)`: the OS errors a user can fix (disk full, read-only, no permission)
   become one LadderError that says where and what to do; anything else stays a real error.
 """
@@ -111,4 +112,15 @@ def writable_folder(path, flag: str = "") -> Path:
             probe.write_bytes(b"")
         finally:
             probe.unlink(missing_ok=True)
+    return path
+
+
+def writable_file(path, flag: str = "") -> Path:
+    """Check, before the work whose result goes to file `path`, that it can be written there: not a
+    folder, and its folder takes a file (created if needed). A device or pipe passes as it is."""
+    path = Path(path)
+    if path.is_dir():
+        raise LadderError(f"{flag or 'the output'} {path} is a folder; give a file path such as {path / 'out.md'}")
+    if not is_stream(path):
+        writable_folder(path.parent, flag)
     return path

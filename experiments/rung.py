@@ -64,8 +64,9 @@ def main(argv=None):
     rung = picked["rung"]
     rest += variant_flags(picked["variant"])
     if rung is None and any(a in ("-h", "--help") for a in rest):
+        usage = "usage: rung.py --rung NAME [--variant K=V[,K=V]] [--calibration FILE] [the rung's flags]"
         print(
-            __doc__.strip() + "\n\nrungs: " + ", ".join(rungs) + "\n(add --rung NAME --help for that rung's settings)"
+            f"{usage}\n\n{__doc__.strip()}\n\nrungs: {', '.join(rungs)}\n(add --rung NAME --help for that rung's settings)"
         )
         return None
     if rung not in rungs:
