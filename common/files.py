@@ -58,22 +58,17 @@ def disk_errors(folder, name: str = "", flag: str = ""):
 def atomic_write(path, data: str | bytes | Callable[[BinaryIO], None], flag: str = "") -> None:
     """Replace `path` with `data` (text, bytes, or a function writing to a binary file) atomically."""
     path = Path(path)
+    write = data if callable(data) else lambda f: f.write(data.encode() if isinstance(data, str) else data)
     if is_stream(path):  # renaming over /dev/null or a pipe would replace the device itself (as root)
         with disk_errors(path.parent, path.name, flag), open(path, "wb") as f:
-            if callable(data):
-                data(f)
-            else:
-                f.write(data.encode() if isinstance(data, str) else data)
+            write(f)
         return
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with disk_errors(path.parent, path.name, flag):
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with open(tmp, "wb") as f:
-                if callable(data):
-                    data(f)
-                else:
-                    f.write(data.encode() if isinstance(data, str) else data)
+                write(f)
                 f.flush()
                 os.fsync(f.fileno())  # the bytes are on disk before the name points at them
             os.replace(tmp, path)

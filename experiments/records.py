@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from common.config import ArgParser  # noqa: E402
 from common.errors import LadderError, run_cli  # noqa: E402
-from common.files import atomic_write, writable_file  # noqa: E402
+from common.files import atomic_write  # noqa: E402
 from experiments.report_runs import load_runs  # noqa: E402
 from experiments.sweep import read_yaml  # noqa: E402
 
@@ -191,7 +191,6 @@ def main(argv=None):
     ap.add_argument("--runs", type=Path, default=ROOT / "results" / "runs")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "RECORDS.md")
     args = ap.parse_args(argv)
-    writable_file(args.out, "--out")
     text = build(load_records(args.records), load_runs(args.runs), args.out.resolve().parent)
     atomic_write(args.out, text, "--out")
     print(text + f"wrote {args.out}")
