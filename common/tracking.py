@@ -3,6 +3,12 @@
 Call sites never branch on "is wandb on": `Tracker` takes the same calls either way.
 Run folder: config.json (resolved config), metrics.jsonl (one JSON object per log call),
 samples.jsonl, summary.json (written at the end; its presence marks a finished run).
+
+Metric names (the same in metrics.jsonl, summary.json and wandb): `train/loss`, `lr`, `tokens`,
+`bytes`; `val_prefix/{loss,ppl,bpb,unk_rate,best_bpb}` for the periodic estimate on the first
+--eval_tokens of the validation split; `val/*` and `test/*` for the full splits, measured once at the
+end and found only in the summary. wandb plots the history against `bytes` (text seen), so rungs with
+different tokenizers overlay; `tokens` and `step` stay available as x-axes.
 """
 
 import json
@@ -58,6 +64,15 @@ def _step(line: str) -> float:
         return math.inf
 
 
+def declare_metrics(run):
+    """The dashboard's x-axes: bytes of text seen (comparable across tokenizers), and tokens."""
+    run.define_metric("bytes")
+    run.define_metric("tokens")
+    for pattern in ("train/*", "val_prefix/*", "val/full_bpb", "lr"):
+        run.define_metric(pattern, step_metric="bytes")
+    return run
+
+
 class Tracker:
     def __init__(self, run_dir: Path, config: dict, rung: str, mode: str, resume_id: str | None = None, enabled=True):
         self.run_dir, self.enabled = Path(run_dir), enabled
@@ -89,14 +104,14 @@ class Tracker:
             resume="allow" if resume_id else None,
         )
         try:
-            return wandb.init(**kwargs, settings=wandb.Settings(init_timeout=30, silent=True))
+            return declare_metrics(wandb.init(**kwargs, settings=wandb.Settings(init_timeout=30, silent=True)))
         except Exception as e:  # never lose a run to the network: fall back to offline
             if mode == "online":
                 print(
                     f"wandb online failed ({str(e).splitlines()[0]}); logging offline instead (upload later with `wandb sync`)"
                 )
                 kwargs["mode"] = "offline"
-                return wandb.init(**kwargs, settings=wandb.Settings(silent=True))
+                return declare_metrics(wandb.init(**kwargs, settings=wandb.Settings(silent=True)))
             raise
 
     def _append(self, name: str, record: dict):

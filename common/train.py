@@ -228,7 +228,10 @@ def evaluate(run: Run, state: TrainState) -> None:
     if not math.isfinite(m["loss"]):
         raise diverged(run, f"the validation loss became {m['loss']} at step {state.step}")
     state.best_val_bpb = min(state.best_val_bpb, m["bpb"])
-    record = {f"val/{k}": v for k, v in m.items()} | {"val/best_bpb": state.best_val_bpb}
+    # val_prefix/*: an estimate on the first --eval_tokens of the split; val/* is the full split,
+    # measured once at the end (final_summary), so the two never share a key (issue 32)
+    record = {f"val_prefix/{k}": v for k, v in m.items()} | {"val_prefix/best_bpb": state.best_val_bpb}
+    record |= {"tokens": state.tokens, "bytes": state.bytes}  # the curves' x-axes (Tracker declares them)
     if cfg.target_bpb and m["bpb"] <= cfg.target_bpb + TARGET_MARGIN:  # near enough: the full split decides
         full = evaluate_split(model, run.data, "valid", cfg.block_size, cfg.batch_size, proc.device, proc.autocast)
         record["val/full_bpb"] = full["bpb"]
@@ -374,7 +377,7 @@ def final_summary(run: Run, state: TrainState) -> dict:
         "bytes": state.bytes,
         "wall_time_s": state.elapsed,
         "tokens_per_s": state.tokens / max(state.elapsed, 1e-9),
-        "val/best_bpb": state.best_val_bpb,
+        "val_prefix/best_bpb": state.best_val_bpb,
     }
     if cfg.target_bpb:
         s["target_step"] = state.target_step  # None: the budget ran out first

@@ -91,11 +91,11 @@ def bpb_curve(run: Run) -> list[tuple[int, float, float]]:
         by_step.setdefault(m["step"], {}).update(m)
     train = sorted((s, m["bytes"]) for s, m in by_step.items() if "bytes" in m)
     curve, k, seen = [], 0, 0.0
-    for step in sorted(s for s, m in by_step.items() if "val/bpb" in m):
+    for step in sorted(s for s, m in by_step.items() if "val_prefix/bpb" in m):
         while k < len(train) and train[k][0] <= step:
             seen = train[k][1]
             k += 1
-        curve.append((step, seen, by_step[step]["val/bpb"]))
+        curve.append((step, seen, by_step[step]["val_prefix/bpb"]))
     return curve
 
 

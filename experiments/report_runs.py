@@ -74,6 +74,16 @@ def read_jsonl(path: Path) -> list[dict]:
     return records
 
 
+# Runs before 2026-12-04 logged the periodic estimate on the validation prefix as val/*, the key the
+# final full-split evaluation also used (issue 32); they are read as val_prefix/* like newer runs.
+OLD_PREFIX_KEYS = ("val/loss", "val/ppl", "val/bpb", "val/unk_rate", "val/best_bpb")
+
+
+def prefix_keys(record: dict) -> dict:
+    """A metrics.jsonl record of either era with the periodic estimate under val_prefix/*."""
+    return {("val_prefix/" + k[4:] if k in OLD_PREFIX_KEYS else k): v for k, v in record.items()}
+
+
 def load_run(folder: Path) -> Run:
     """One run folder; ValueError (with the reason) when it is corrupt."""
     if not (folder / "config.json").is_file():
@@ -86,7 +96,9 @@ def load_run(folder: Path) -> Run:
         for key in ("val/bpb", "test/bpb", "params", "steps", "tokens", "bytes"):
             if not isinstance(summary.get(key), int | float):
                 raise ValueError(f"summary.json has no number for {key}")
-    return Run(folder.name, config, summary, read_jsonl(folder / "metrics.jsonl"))
+    if summary is not None and "val/best_bpb" in summary:  # an older run's name for the prefix's best
+        summary["val_prefix/best_bpb"] = summary.pop("val/best_bpb")
+    return Run(folder.name, config, summary, [prefix_keys(m) for m in read_jsonl(folder / "metrics.jsonl")])
 
 
 def load_runs(runs_dir: Path) -> list[Run]:

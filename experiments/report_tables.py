@@ -235,8 +235,8 @@ def unfinished_section(runs: list[Run]) -> list[str]:
     out += ["No summary.json yet (still running, stopped, or failed); not counted in any table above.", ""]
     for r in runs:
         steps = [m["step"] for m in r.metrics]
-        evals = [m for m in r.metrics if "val/bpb" in m]
+        evals = [m for m in r.metrics if "val_prefix/bpb" in m]
         progress = f"step {max(steps)} of {r.config.get('max_steps', '?')}" if steps else "no metrics yet"
-        last = f", last val-prefix bpb {evals[-1]['val/bpb']:.4f}" if evals else ""
+        last = f", last val-prefix bpb {evals[-1]['val_prefix/bpb']:.4f}" if evals else ""
         out.append(f"- `{r.name}` ({r.rung}): {progress}{last}")
     return out + [""]

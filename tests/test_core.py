@@ -260,7 +260,7 @@ def test_a_clock_that_runs_out_on_an_eval_step_evaluates_once(tmp_path, monkeypa
     summary = v0.main(tiny_argv(v0, tmp_path, name="r", max_steps=100, max_minutes=5, eval_interval=4))
     run = tmp_path / "runs" / "r"
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    evals = [r["step"] for r in records if "val/bpb" in r]
+    evals = [r["step"] for r in records if "val_prefix/bpb" in r]
     samples = [json.loads(line)["step"] for line in (run / "samples.jsonl").read_text().splitlines()]
     assert summary["steps"] == 4 and evals == [4] and samples == [4]
 

@@ -201,10 +201,11 @@ def test_sweeps_without_a_file_and_a_sweep_whose_name_is_not_its_file(tmp_path):
     assert "## Sweep `lr3000`" not in text
 
 
-def test_bytes_come_from_the_last_train_record_at_or_before_the_eval(tmp_path):
+@pytest.mark.parametrize("key", ["val_prefix/bpb", "val/bpb"])  # val/bpb: the prefix's name before 2026-12-04
+def test_bytes_come_from_the_last_train_record_at_or_before_the_eval(tmp_path, key):
     d = make_run(tmp_path, "r", "v0_bigram", 1, val=3.0, test=3.0, steps=(10, 20))
-    records = [{"step": 0, "val/bpb": 5.0}, {"step": 10, "bytes": 100.0}, {"step": 15, "val/bpb": 4.0}]
-    records += [{"step": 20, "bytes": 200.0}, {"step": 20, "val/bpb": 3.0}]
+    records = [{"step": 0, key: 5.0}, {"step": 10, "bytes": 100.0}, {"step": 15, key: 4.0}]
+    records += [{"step": 20, "bytes": 200.0}, {"step": 20, key: 3.0}]
     (d / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in records))
     run = report.load_runs(tmp_path)[0]
     assert report_plots.bpb_curve(run) == [(0, 0.0, 5.0), (15, 100.0, 4.0), (20, 200.0, 3.0)]

@@ -88,7 +88,7 @@ def test_tiny_training_run_writes_a_valid_run_folder(rung, tmp_path, capsys):
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     train = [r for r in records if "train/loss" in r]
     assert train and all({"train/loss", "lr", "tokens", "bytes", "tokens_per_s"} <= set(r) for r in train)
-    assert any("val/bpb" in r for r in records)
+    assert any("val_prefix/bpb" in r for r in records)
     saved = json.loads((run / "summary.json").read_text())
     for key in (
         "val/loss",
