@@ -11,16 +11,20 @@ train(), in order:
   2. data, then the TrainState (model, optimizers, batch stream, counters), restored on resume;
   3. the loop: a step (gradient accumulation, clipping), records, and every --eval_interval an
      evaluation on the validation prefix, a printed sample and a checkpoint; Ctrl-C stops after
-     the current step with a checkpoint; a NaN/inf loss or weights stop without saving them;
+     the current step with a checkpoint, and so does SIGTERM (a scheduler's or container's stop);
+     a NaN/inf loss or weights stop without saving them;
   4. the summary on the full validation and test splits (and at longer contexts), a final checkpoint.
 Beside it: common/device.py (device, precision, processes), common/optim.py (optimizers and the
 schedule), common/checkpoint.py (the TrainState and its save/restore pair), common/files.py.
 """
 
 import contextlib
+import fcntl
 import math
 import os
+import re
 import signal
+import socket
 import time
 import types
 from dataclasses import asdict, dataclass, fields
@@ -45,9 +49,9 @@ from common.checkpoint import (
 from common.config import EXTRAPOLATION, TARGET_MARGIN, TrainConfig, build_model, validate
 from common.data import Batcher, Dataset, load_dataset, rank_seed, tokenizer_json
 from common.device import Process, setup_process
-from common.errors import LadderError
+from common.errors import LadderError, Stopped
 from common.evaluate import evaluate_split, full_evaluation
-from common.files import writable_folder
+from common.files import disk_errors, writable_folder
 from common.generate import generate
 from common.optim import lr_at, make_optimizers, progress_of, set_lr
 from common.tracking import Tracker, git_commit
@@ -86,9 +90,18 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
     data = load_dataset(cfg, checkpoint_tokenizer(checkpoint, resumed_from) if checkpoint else None)
     cfg.name = cfg.name or default_name(cfg, rung, data.tokenizer)
     run_dir, ckpt_path = Path(cfg.out_dir) / cfg.name, Path(cfg.ckpt_dir) / cfg.name / "ckpt.pt"
-    if checkpoint is None and proc.master:
-        claim_run_folder(run_dir, cfg)
+    with contextlib.ExitStack() as held:
+        if proc.master:  # the run folder and the checkpoint folder belong to this process alone
+            held.enter_context(own_folder(run_dir, cfg.name))
+            held.enter_context(own_folder(ckpt_path.parent, cfg.name))
+        if checkpoint is None and proc.master:
+            claim_run_folder(run_dir, cfg)
+        return train_in(cfg, Model, rung, proc, data, checkpoint, resumed_from)
 
+
+def train_in(cfg, Model, rung: str, proc: Process, data: Dataset, checkpoint, resumed_from) -> dict:
+    """train() once the run's folders are claimed: state, loop, summary."""
+    run_dir, ckpt_path = Path(cfg.out_dir) / cfg.name, Path(cfg.ckpt_dir) / cfg.name / "ckpt.pt"
     state = new_state(cfg, Model, rung, data, proc)
     if checkpoint:
         restore_state(state, checkpoint, resumed_from, proc)
@@ -117,13 +130,16 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
             f"{len(data.train.ids):,} training tokens, device {proc.device}, run {run_dir}"
         )
 
-    with ctrl_c_stops(proc.master) as stop:
+    with stop_signals(proc.master) as stop, peers_lost(run):
         last_loss, evaluated_at = loop(run, state, model, stop)
         if stop.requested:
             save(run, state)
             if proc.master:
-                print(f"stopped at step {state.step}; continue with: --resume {ckpt_path}")
-            raise KeyboardInterrupt  # exit status 130, so a sweep runner knows it was stopped
+                name = signal.Signals(stop.signum).name
+                print(
+                    f"{name}: stopped at step {state.step}, checkpoint {ckpt_path}; continue with: python {rung}.py --resume {ckpt_path}"
+                )
+            raise Stopped(stop.signum)  # exit status 128 + signal (130, 143): stopped, resumable
 
     summary = {}
     if proc.master:
@@ -263,22 +279,78 @@ def diverged(run: Run, what: str) -> LadderError:
 
 
 @contextlib.contextmanager
-def ctrl_c_stops(master: bool):
-    """Ctrl-C sets `.requested`: the loop stops after this step and checkpoints; a second one aborts."""
-    stop = types.SimpleNamespace(requested=False)
+def peers_lost(run: Run):
+    """In a torchrun group, a rank that dies (kill -9, out of memory) breaks the next collective of
+    the others: gloo raises at once ("Connection reset by peer"); NCCL after its timeout. The
+    survivors then stop with one line and write nothing: the last checkpoint stays the good one."""
+    try:
+        yield
+    except RuntimeError as e:
+        if run.proc.world == 1 or not (isinstance(e, dist.DistError) or "gloo" in str(e) or "NCCL" in str(e)):
+            raise
+        where = last_good(run.ckpt_path, run.resumed_from)
+        cause = re.sub(r"^\[[^\]]*\]\s*", "", str(e).splitlines()[0]).split(". ")[0]  # drop gloo's source path
+        raise LadderError(
+            f"rank {run.proc.rank}: another process of this run stopped ({cause}); "
+            f"nothing was saved ({where}); rerun the same torchrun command with --resume auto"
+        ) from None
 
-    def on_sigint(signum, frame):
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stop_signals(master: bool):
+    """Ctrl-C (SIGINT) or SIGTERM sets `.requested`: the loop stops after this step and checkpoints.
+
+    SIGTERM is what a scheduler (SLURM, Kubernetes, a preemptible cloud machine) sends before it
+    kills a job: with SLURM, `sbatch --signal=TERM@120` sends it 120 s ahead of the time limit.
+    A second signal aborts at once, even in the middle of writing the checkpoint; the write is
+    atomic (common/files.py), so the previous checkpoint is then still the one on disk.
+    """
+    stop = types.SimpleNamespace(requested=False, signum=None)
+
+    def on_signal(signum, frame):
         if stop.requested:
-            raise KeyboardInterrupt
-        stop.requested = True
+            raise Stopped(signum)
+        stop.requested, stop.signum = True, signum
         if master:
-            tqdm.write("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to abort)")
+            name = signal.Signals(signum).name
+            tqdm.write(f"{name}: stopping after this step and saving a checkpoint (send it again to abort)")
 
-    old_handler = signal.signal(signal.SIGINT, on_sigint)
+    old = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, old_handler)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+@contextlib.contextmanager
+def own_folder(folder: Path, name: str):
+    """Hold an OS lock on `folder` while the run lives: two live runs with one --name would
+    interleave their records and overwrite each other's checkpoints. The kernel drops the lock when
+    the process dies, even by kill -9, so no stale marker can block the next run."""
+    with disk_errors(folder.parent, folder.name, "--out_dir / --ckpt_dir"):
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / ".lock", "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        owner = lock.read().strip() or "another process"
+        lock.close()
+        raise LadderError(
+            f"run {name} is in use by {owner} ({folder}); give this run another --name, or wait for that one to end"
+        ) from None
+    try:
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"process {os.getpid()} on {socket.gethostname()}\n")
+        lock.flush()
+        yield
+    finally:
+        lock.close()  # closing releases the lock
 
 
 # -----------------------------------------------------------------------------

@@ -165,9 +165,9 @@ def main(argv=None):
             continue
         print(f"\n=== [{k}/{len(todo)}] {rname}  (sweep time so far {(time.time() - t0) / 60:.1f} min)", flush=True)
         code = subprocess.call(cmd, cwd=ROOT)
-        if code == 130:
+        if code in (130, 143):  # the run saved a checkpoint and stopped (Ctrl-C, SIGTERM)
             print("sweep interrupted; rerun the same command to continue")
-            sys.exit(130)
+            sys.exit(code)
         if code != 0:
             print(f"run {rname} failed with exit code {code}; continuing with the next one")
     print(f"\n{name}: done in {(time.time() - t0) / 60:.1f} min")

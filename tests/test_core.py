@@ -160,7 +160,7 @@ def losses(run_dir):
     return out
 
 
-@pytest.mark.parametrize("how", ["crash", "ctrl-c"])
+@pytest.mark.parametrize("how", ["crash", "ctrl-c", "sigterm"])
 def test_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch, how):
     argv = tiny_argv(v1, tmp_path, max_steps=12, eval_interval=4, log_interval=1)
     v1.main([*argv, "--name", "straight"])
@@ -170,7 +170,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch, how):
         if step == 7:
             if how == "crash":  # like kill -9: nothing is saved after the step-4 checkpoint
                 raise RuntimeError("killed")
-            signal.raise_signal(signal.SIGINT)  # Ctrl-C: finish this step, checkpoint, exit
+            # Ctrl-C, or a scheduler's SIGTERM: finish this step, checkpoint, exit
+            signal.raise_signal(signal.SIGTERM if how == "sigterm" else signal.SIGINT)
         return real_lr_at(cfg, step, progress)
 
     monkeypatch.setattr(common.train, "lr_at", interrupt_at_step_7)
@@ -178,8 +179,9 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch, how):
         with pytest.raises(RuntimeError):
             v1.main([*argv, "--name", "cut"])
     else:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt) as e:
             v1.main([*argv, "--name", "cut"])
+        assert e.value.signum == (signal.SIGTERM if how == "sigterm" else signal.SIGINT)
     monkeypatch.setattr(common.train, "lr_at", real_lr_at)
     summary = v1.main([*argv, "--name", "cut", "--resume", "auto"])
     a, b = losses(tmp_path / "runs" / "straight"), losses(tmp_path / "runs" / "cut")

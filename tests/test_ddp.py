@@ -4,8 +4,11 @@ Run: pytest tests/test_ddp.py"""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -57,3 +60,36 @@ def test_two_processes_train_resume_and_write_once(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "resuming ddp" in r.stdout and "at step 6" in r.stdout
     assert json.loads((tmp_path / "runs" / "ddp" / "summary.json").read_text())["steps"] == 9
+
+
+def rank_pid(rank: int, script: str) -> int | None:
+    """The pid of torchrun's worker of `rank` (its environment says RANK=<rank>)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            env = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if script.encode() in cmd and b"torch.distributed.run" not in cmd and f"RANK={rank}".encode() in env:
+            return int(proc.name)
+    return None
+
+
+@pytest.mark.slow  # two processes, one killed (about 15 s)
+def test_a_killed_rank_stops_the_other_with_one_line_and_a_good_checkpoint(tmp_path):
+    argv = tiny_argv(v2, tmp_path, name="k", max_steps=100000, eval_interval=10, log_interval=1, sample_tokens=0)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "v2_bpe_rope.py"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([*cmd, *argv], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ckpt = tmp_path / "ckpt" / "k" / "ckpt.pt"
+    deadline = time.time() + 240
+    while not (ckpt.exists() and (victim := rank_pid(1, "v2_bpe_rope.py"))):
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()[1][-2000:]
+        time.sleep(0.1)
+    os.kill(victim, signal.SIGKILL)
+    t0 = time.time()
+    _, err = proc.communicate(timeout=120)  # no hang: the survivor notices at its next collective
+    assert proc.returncode != 0 and time.time() - t0 < 60
+    assert "error: rank 0: another process of this run stopped" in err and "[rank0]: Traceback" not in err, err[-3000:]
+    state = torch.load(ckpt, weights_only=True)  # the last checkpoint is whole and finite
+    assert state["step"] % 10 == 0 and all(t.isfinite().all() for t in state["model"].values())

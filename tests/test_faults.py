@@ -3,8 +3,13 @@ exit status 2 from the command line), and no good checkpoint, run folder or cach
 Everything runs in-process on a tiny config. Run: pytest tests/test_faults.py"""
 
 import errno
+import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +23,7 @@ from common.config import out_of_bounds
 from common.errors import LadderError, run_cli
 from common.files import atomic_write, writable_folder
 from common.generate import sample_next
-from tests.conftest import read_fifo, rung_module, tiny_argv
+from tests.conftest import ROOT, read_fifo, rung_module, tiny_argv
 
 v0 = rung_module("v0_bigram")
 v1 = rung_module("v1_transformer")
@@ -141,7 +146,7 @@ def test_full_disk_under_the_checkpoint_keeps_the_old_one(tmp_path):
         run_v1(tmp_path, name="r", max_steps=12, resume=ckpt)
     assert not tmp.exists() and not tmp.is_symlink()  # the temporary file is gone
     assert ckpt.read_bytes() == before
-    assert sorted(p.name for p in ckpt.parent.iterdir()) == ["ckpt.pt"]
+    assert sorted(p.name for p in ckpt.parent.iterdir()) == [".lock", "ckpt.pt"]  # .lock: the run's folder lock
 
 
 def test_full_disk_under_the_run_folder_is_one_line(tmp_path):
@@ -244,7 +249,7 @@ def test_no_index_file_and_resume_auto_reads_the_checkpoints_themselves(tmp_path
             run_v1(tmp_path, name="cut")
         finally:
             common.train.lr_at = real
-    assert sorted(p.name for p in ckpt_of(tmp_path, "cut").parent.iterdir()) == ["ckpt.pt"]
+    assert sorted(p.name for p in ckpt_of(tmp_path, "cut").parent.iterdir()) == [".lock", "ckpt.pt"]  # no index
     (ckpt_of(tmp_path, "done").parent / "meta.json").write_text('{"rung": "v1_transformer", "finished": false}')
     ckpt_of(tmp_path, "done").touch()  # newer, and a stale index would call it unfinished
     assert find_resumable(tmp_path / "ckpt", "v1_transformer") == ckpt_of(tmp_path, "cut")
@@ -449,3 +454,57 @@ def test_a_closed_pipe_is_not_a_traceback(monkeypatch):
     with pytest.raises(SystemExit) as e:
         run_cli(main)
     assert e.value.code == 1 and redirected == [99]
+
+
+# --- issue 33: SIGTERM, and two live runs with one name ------------------------------------------
+
+
+def start_v1(tmp_path, *flags) -> subprocess.Popen:
+    """v1 as a separate process, the way a scheduler or a second terminal starts it."""
+    argv = tiny_argv(v1, tmp_path, max_steps=100000, eval_interval=50, log_interval=1, sample_tokens=0)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "v1_transformer.py"), *argv, *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+
+
+def wait_for_step(tmp_path, name: str, step: int, proc: subprocess.Popen) -> None:
+    metrics = tmp_path / "runs" / name / "metrics.jsonl"
+    deadline = time.time() + 120
+    while not (metrics.is_file() and metrics.read_text().count('"train/loss"') >= step):
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.02)
+
+
+@pytest.mark.slow  # a real process and a real signal (about 5 s); `.ci/run` runs it
+def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path):
+    proc = start_v1(tmp_path, "--name=r")
+    wait_for_step(tmp_path, "r", 3, proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err  # 128 + SIGTERM: stopped by a signal, resumable
+    (line,) = [x for x in out.splitlines() if x.startswith("SIGTERM: stopped at step")]
+    step = int(re.search(r"step (\d+)", line)[1])
+    assert step >= 3 and f"--resume {ckpt_of(tmp_path)}" in line
+    assert load_checkpoint_state(ckpt_of(tmp_path))["step"] == step and finite(ckpt_of(tmp_path))
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow  # a second live process (about 6 s); `.ci/run` runs it
+def test_a_second_run_with_a_live_name_stops_at_once(tmp_path):
+    proc = start_v1(tmp_path, "--name=twin", "--seed=1")
+    try:
+        wait_for_step(tmp_path, "twin", 1, proc)
+        for extra in ({"seed": 2}, {"resume": "auto"}):  # a new run, or --resume while the first still runs
+            with pytest.raises(LadderError, match=rf"run twin is in use by process {proc.pid} on .*another --name"):
+                run_v1(tmp_path, name="twin", **extra)
+    finally:
+        proc.kill()  # kill -9: the kernel drops its lock with it
+        proc.communicate()
+    assert json.loads((tmp_path / "runs" / "twin" / "config.json").read_text())["seed"] == 1  # untouched
+    done = load_checkpoint_state(ckpt_of(tmp_path, "twin"))["step"] if ckpt_of(tmp_path, "twin").exists() else 0
+    summary = run_v1(tmp_path, name="twin", seed=1, resume="auto", max_steps=done + 3)  # no stale lock left behind
+    assert summary["steps"] == done + 3
