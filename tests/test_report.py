@@ -10,21 +10,16 @@ a learning-rate sweep over several lr flags. Everything lives in tmp_path.
     python -m pytest -q tests/test_report.py
 """
 
-import importlib.util
 import json
 import re
 import statistics
-import sys
 
 import matplotlib.axes
 import pytest
 import yaml
-from conftest import ROOT
 
-spec = importlib.util.spec_from_file_location("report", ROOT / "experiments" / "report.py")
-report = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(report)
-report_plots = sys.modules["report_plots"]
+from experiments import report, report_plots
+from tests.conftest import ROOT
 
 HEAD = "program: experiments/rung.py\nmethod: grid\n"
 POSITIONS_YAML = f"""name: positions
