@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from experiments import report, report_plots
-from tests.conftest import ROOT
+from tests.conftest import ROOT, one_line_error
 
 HEAD = "program: experiments/rung.py\nmethod: grid\n"
 POSITIONS_YAML = f"""name: positions
@@ -208,11 +208,8 @@ def test_bytes_come_from_the_last_train_record_at_or_before_the_eval(tmp_path):
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        report.run_cli(report.main, ["--runs", str(tmp_path / "missing"), "--out", str(tmp_path)])
-    assert e.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: runs folder") and err.count("\n") == 1
+    err = one_line_error(report.main, ["--runs", str(tmp_path / "missing"), "--out", str(tmp_path)], capsys)
+    assert err.startswith("error: runs folder")
     (tmp_path / "runs" / "bad").mkdir(parents=True)
     (tmp_path / "runs" / "bad" / "config.json").write_text("[1, 2")
     with pytest.raises(report.LadderError, match="no readable run folders"):
