@@ -13,15 +13,16 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# run as a file (`python benchmarks/x.py`), Python puts only benchmarks/ on sys.path: add the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_tokenizer import best_of, machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-
-from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer  # noqa: E402
-from common.config import ArgParser  # noqa: E402
-from common.corpus import load_corpus  # noqa: E402
-from common.errors import run_cli  # noqa: E402
-from common.files import atomic_write, writable_file  # noqa: E402
+from benchmarks.bench_tokenizer import best_of
+from benchmarks.reports import header, machine
+from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer
+from common.config import ArgParser
+from common.corpus import load_corpus
+from common.errors import run_cli
+from common.files import atomic_write, writable_file
 
 
 def show(tok: Tokenizer, i: int) -> str:
@@ -78,14 +79,9 @@ def main(argv=None) -> None:
             flush=True,
         )
 
-    cmd = "python benchmarks/bench_scaffold.py " + " ".join(argv if argv is not None else sys.argv[1:])
     lines = [
-        "# Scaffold-BPE benchmark",
-        "",
-        f"Command: `{cmd.strip()}`",
-        "",
-        f"Machine: {machine()}. Load average before the run: {load:.2f}; the machine is shared with "
-        f"training runs, so times are the best of {args.repeats} and still noisy.",
+        *header("Scaffold-BPE benchmark", __file__, argv, machine(), load),
+        f"The machine is shared with training runs, so times are the best of {args.repeats} and still noisy.",
         f"Data: {corpus.name} train {len(corpus.train.encode()) / 1e6:.2f} MB, valid "
         f"{len(corpus.valid.encode()) / 1e6:.2f} MB; alphabet: {args.alphabet}.",
         "",

@@ -31,19 +31,21 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+# run as a file (`python benchmarks/x.py`), Python puts only benchmarks/ on sys.path: add the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_tokenizer import machine as cpu_line  # noqa: E402
-from benchmarks.model_size import flops_per_token  # noqa: E402
-from common.config import ArgParser  # noqa: E402
-from common.errors import run_cli  # noqa: E402
-from common.files import atomic_write, writable_file  # noqa: E402
-from common.generate import generate  # noqa: E402
+from benchmarks.model_size import flops_per_token
+from benchmarks.reports import header
+from benchmarks.reports import machine as cpu_line
+from common.config import ArgParser
+from common.errors import run_cli
+from common.files import atomic_write, writable_file
+from common.generate import generate
 
+ROOT = Path(__file__).resolve().parents[1]
 RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
 NANOGPT_CPU = dict(
     n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, tokenizer="char", data="tinyshakespeare"
@@ -51,7 +53,7 @@ NANOGPT_CPU = dict(
 
 
 def machine() -> str:
-    """The tokenizer benchmark's CPU line, plus what the training figures depend on."""
+    """The CPU line (benchmarks/reports.py), plus what the training figures depend on."""
     return f"{cpu_line()}, torch {torch.__version__} ({torch.get_num_threads()} threads), load {os.getloadavg()[0]:.1f}"
 
 
@@ -202,10 +204,8 @@ def main(argv=None):
     if args.out:
         writable_file(args.out, "--out")  # before the work: a bad --out must not lose it
     only = set(args.only.split(","))
-    lines = [
-        f"# Training and generation speed\n\nMachine: {machine()}  \nCommand: `python benchmarks/bench_train.py {' '.join(argv or sys.argv[1:])}`\n"
-    ]
-    print(lines[0])
+    lines = [*header("Training and generation speed", __file__, argv, machine()), ""]
+    print("\n".join(lines))
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         peak = matmul_peak()

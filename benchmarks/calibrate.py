@@ -17,6 +17,7 @@ needs (v6 with AdamW instead of Muon: what a Muon step costs). Run it on a quiet
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import sys
@@ -27,15 +28,16 @@ from datetime import date
 from pathlib import Path
 from statistics import median, quantiles
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# run as a file (`python benchmarks/x.py`), Python puts only benchmarks/ on sys.path: add the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import importlib  # noqa: E402
+from benchmarks.bench_train import machine
+from benchmarks.reports import command, header
+from common.config import ArgParser
+from common.errors import LadderError, run_cli
+from common.files import atomic_write, writable_file
 
-from benchmarks.bench_train import machine  # noqa: E402
-from common.config import ArgParser  # noqa: E402
-from common.errors import LadderError, run_cli  # noqa: E402
-from common.files import atomic_write, writable_file  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
 EXTRA = {"v6_muon --muon false": ("v6_muon", {"muon": "false"})}  # label -> (rung, flags)
@@ -106,18 +108,16 @@ def main(argv=None):
             "windows_s_per_step": xs,
             "steps": int(args.minutes * 60 / s),
         }
-    command = "python benchmarks/calibrate.py " + " ".join(argv if argv is not None else sys.argv[1:])
     info = {
         "date": date.today().isoformat(),
         "machine": machine(),
-        "command": command.strip(),
+        "command": command(__file__, argv),
         "minutes": args.minutes,
         "duration_min": (time.time() - t0) / 60,
         "rungs": rows,
     }
     lines = [
-        f"# Calibration: {args.minutes:g} minutes of training steps per rung\n",
-        f"Date: {info['date']}  \nMachine: {info['machine']}  \nCommand: `{info['command']}`  ",
+        *header(f"Calibration: {args.minutes:g} minutes of training steps per rung", __file__, argv, info["machine"]),
         f"{args.rounds} interleaved rounds, {len(next(iter(per_step.values())))} windows of {WINDOW} steps per rung "
         "(a window's time per step; the median window counts), "
         f"{info['duration_min']:.1f} minutes in all; WikiText-2, each rung's default settings.\n",

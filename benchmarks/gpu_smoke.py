@@ -15,6 +15,7 @@ precision path shows up as a bad loss, not only as a speed.
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import sys
@@ -22,18 +23,19 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
 
-import importlib  # noqa: E402
+# run as a file (`python benchmarks/x.py`), Python puts only benchmarks/ on sys.path: add the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+from benchmarks.bench_train import machine, matmul_peak
+from benchmarks.model_size import flops_per_token
+from benchmarks.reports import header
+from common.config import ArgParser
+from common.errors import LadderError, run_cli
+from common.files import atomic_write, writable_file
 
-from benchmarks.bench_train import machine, matmul_peak  # noqa: E402
-from benchmarks.model_size import flops_per_token  # noqa: E402
-from common.config import ArgParser  # noqa: E402
-from common.errors import LadderError, run_cli  # noqa: E402
-from common.files import atomic_write, writable_file  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def model_flops_per_token(module, cfg, vocab: int) -> float:
@@ -91,8 +93,12 @@ def main(argv=None):
     peak = matmul_peak(4096 if args.device == "cuda" else 1024, device=args.device, dtype=dtype)
     gpu = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
     lines = [
-        f"# GPU smoke test: {args.rung}, {args.steps} steps, batch {args.batch_size} x 128\n",
-        f"Machine: {machine()}; device {gpu}  \nCommand: `python benchmarks/gpu_smoke.py {' '.join(argv or sys.argv[1:])}`  ",
+        *header(
+            f"GPU smoke test: {args.rung}, {args.steps} steps, batch {args.batch_size} x 128",
+            __file__,
+            argv,
+            f"{machine()}; device {gpu}",
+        ),
         f"{'bf16' if args.device == 'cuda' else 'fp32'} matmul peak measured in this run: {peak / 1e12:.1f} TFLOP/s\n",
         "| compile | tokens/s | MFU | val bpb | peak memory |",
         "|---|---:|---:|---:|---:|",

@@ -23,14 +23,16 @@ import importlib
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
+import torch.nn as nn
 
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
+# run as a file (`python benchmarks/x.py`), Python puts only benchmarks/ on sys.path: add the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.config import ArgParser, build_model, parse_config  # noqa: E402
-from common.errors import LadderError, run_cli  # noqa: E402
+from common.config import ArgParser, build_model, parse_config
+from common.errors import LadderError, run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # dense bf16 tensor-core peaks from the vendors' data sheets (no sparsity), FLOP/s
 GPU_PEAK = {"h100": 989e12, "h200": 989e12, "a100": 312e12, "l4": 121e12, "rtx4090": 165e12}

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# run as a file (`python experiments/x.py`), Python puts only experiments/ on sys.path: add the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.config import ArgParser  # noqa: E402
-from common.corpus import load_corpus  # noqa: E402
-from common.data import CharTokenizer  # noqa: E402
-from common.errors import run_cli  # noqa: E402
+from common.config import ArgParser
+from common.corpus import load_corpus
+from common.data import CharTokenizer
+from common.errors import run_cli
 
 
 def main(argv=None):

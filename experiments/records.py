@@ -39,15 +39,16 @@ from pathlib import Path
 
 from scipy import stats
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# run as a file (`python experiments/x.py`), Python puts only experiments/ on sys.path: add the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.config import ArgParser  # noqa: E402
-from common.errors import LadderError, run_cli  # noqa: E402
-from common.files import atomic_write  # noqa: E402
-from experiments.report_runs import load_runs  # noqa: E402
-from experiments.sweep import read_yaml  # noqa: E402
+from common.config import ArgParser
+from common.errors import LadderError, run_cli
+from common.files import atomic_write
+from experiments.report_runs import load_runs
+from experiments.sweep import read_yaml
 
+ROOT = Path(__file__).resolve().parents[1]
 P_VALUE = 0.05
 MIN_SEEDS = 3
 

@@ -49,16 +49,17 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]
+# run as a file (`python experiments/x.py`), Python puts only experiments/ on sys.path: add the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import report_plots as plots  # noqa: E402
-import report_tables as tables  # noqa: E402
-from report_runs import Run, classify, distinct, load_runs, natural, rungs_on_disk  # noqa: E402
+from common.config import ArgParser
+from common.errors import LadderError, run_cli
+from common.files import atomic_write, disk_errors
+from experiments import report_plots as plots
+from experiments import report_tables as tables
+from experiments.report_runs import Run, classify, distinct, load_runs, natural, rungs_on_disk
 
-from common.config import ArgParser  # noqa: E402
-from common.errors import LadderError, run_cli  # noqa: E402
-from common.files import atomic_write, disk_errors  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TABLES = {"settings": tables.settings_section, "ladder": tables.ladder_section, "ablation": tables.ablation_section}
 

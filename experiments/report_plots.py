@@ -13,7 +13,7 @@ nothing to draw. Files carry no version stamp, so a rerun on the same runs gives
 import statistics
 from pathlib import Path
 
-from report_runs import (
+from experiments.report_runs import (
     BUDGETS,
     MULTS,
     Run,

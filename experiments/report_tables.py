@@ -14,7 +14,8 @@ import math
 import statistics
 from pathlib import Path
 
-from report_runs import (
+from common.errors import LadderError
+from experiments.report_runs import (
     MULTS,
     ROOT,
     Run,
@@ -34,8 +35,6 @@ from report_runs import (
     values,
     varying,
 )
-
-from common.errors import LadderError
 
 CTX_NOTE = "@Nx: the full validation split read in windows of N times the training context; n/a where"
 CTX_NOTE += " the model cannot run that long (v1's learned position table)."

@@ -21,10 +21,12 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# run as a file (`python experiments/x.py`), Python puts only experiments/ on sys.path: add the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.errors import LadderError, run_cli  # noqa: E402
+from common.errors import LadderError, run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def variant_flags(variant: str | None) -> list[str]:

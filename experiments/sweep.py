@@ -30,11 +30,13 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# run as a file (`python experiments/x.py`), Python puts only experiments/ on sys.path: add the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.config import ArgParser  # noqa: E402
-from common.errors import LadderError, run_cli  # noqa: E402
+from common.config import ArgParser
+from common.errors import LadderError, run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SHORT = {"tokenizer": "", "rung": "", "vocab": "v", "seed": "s", "variant": ""}  # how settings read in run names
 

@@ -77,3 +77,16 @@ def read_fifo(tmp_path, write) -> tuple[bytes, bool]:
     write(fifo)
     reader.join(timeout=10)
     return (got[0] if got else None), stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def one_line_error(main, argv, capsys) -> str:
+    """Run `main(argv)` as the command line does (run_cli): exit status 2 and one line on stderr,
+    `error: ...`, never a traceback. Returns that line."""
+    from common.errors import run_cli
+
+    capsys.readouterr()  # drop what came before (a training run's progress bar)
+    with pytest.raises(SystemExit) as e:
+        run_cli(main, argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and err.startswith("error: "), err
+    return err

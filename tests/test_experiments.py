@@ -1,7 +1,6 @@
 """experiments/sweep.py: wandb sweep files expanded and run locally, finished runs skipped,
 interrupted runs resumed, one-line errors. Run: pytest tests/test_experiments.py"""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,11 +9,9 @@ import pytest
 import yaml
 
 from common.errors import LadderError
+from experiments import rung as rung_launcher
+from experiments import sweep
 from tests.conftest import ROOT
-
-spec = importlib.util.spec_from_file_location("sweep", ROOT / "experiments" / "sweep.py")
-sweep = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sweep)
 
 
 def test_every_shipped_sweep_file_is_a_valid_wandb_sweep():
@@ -124,11 +121,8 @@ def test_shards_split_a_sweep_without_overlap(tmp_path, capsys):
 
 
 def test_rung_launcher_help_and_bad_rung(capsys):
-    rs = importlib.util.spec_from_file_location("rung_launcher", ROOT / "experiments" / "rung.py")
-    rung = importlib.util.module_from_spec(rs)
-    rs.loader.exec_module(rung)
-    rung.main(["--help"])
+    rung_launcher.main(["--help"])
     out = capsys.readouterr().out
     assert "--rung v3_alibi" in out and "v4_scaffold_bpe" in out
     with pytest.raises(LadderError, match="--rung must be one of v0_bigram"):
-        rung.main(["--rung", "v9_nope", "--seed", "1"])
+        rung_launcher.main(["--rung", "v9_nope", "--seed", "1"])

@@ -10,21 +10,16 @@ a learning-rate sweep over several lr flags. Everything lives in tmp_path.
     python -m pytest -q tests/test_report.py
 """
 
-import importlib.util
 import json
 import re
 import statistics
-import sys
 
 import matplotlib.axes
 import pytest
 import yaml
-from conftest import ROOT
 
-spec = importlib.util.spec_from_file_location("report", ROOT / "experiments" / "report.py")
-report = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(report)
-report_plots = sys.modules["report_plots"]
+from experiments import report, report_plots
+from tests.conftest import ROOT, one_line_error
 
 HEAD = "program: experiments/rung.py\nmethod: grid\n"
 POSITIONS_YAML = f"""name: positions
@@ -214,11 +209,8 @@ def test_bytes_come_from_the_last_train_record_at_or_before_the_eval(tmp_path, k
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        report.run_cli(report.main, ["--runs", str(tmp_path / "missing"), "--out", str(tmp_path)])
-    assert e.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: runs folder") and err.count("\n") == 1
+    err = one_line_error(report.main, ["--runs", str(tmp_path / "missing"), "--out", str(tmp_path)], capsys)
+    assert err.startswith("error: runs folder")
     (tmp_path / "runs" / "bad").mkdir(parents=True)
     (tmp_path / "runs" / "bad" / "config.json").write_text("[1, 2")
     with pytest.raises(report.LadderError, match="no readable run folders"):
