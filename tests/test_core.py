@@ -22,7 +22,7 @@ from common.data import Batcher, CharTokenizer
 from common.errors import LadderError
 from common.evaluate import metrics, nll_sums
 from common.generate import LayerCache, generate, sample_next
-from tests.conftest import ROOT, rung_module, tiny_argv
+from tests.conftest import ROOT, one_line_error, rung_module, tiny_argv
 
 v0 = rung_module("v0_bigram")
 v1 = rung_module("v1_transformer")
@@ -290,18 +290,6 @@ def cli(*args, cwd=None):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=120)
 
 
-def one_line_exit_2(main, argv, capsys) -> str:
-    """Run `main(argv)` as the command line would (run_cli): exit status 2 and one line on stderr."""
-    from common.errors import run_cli
-
-    capsys.readouterr()  # drop what came before (a training run's progress bar)
-    with pytest.raises(SystemExit) as e:
-        run_cli(main, argv)
-    err = capsys.readouterr().err
-    assert e.value.code == 2 and err.count("\n") == 1 and err.startswith("error: "), err
-    return err
-
-
 @pytest.mark.parametrize(
     "make, needle",
     [
@@ -317,7 +305,7 @@ def test_bad_data_gets_one_line(tmp_path, capsys, make, needle):
     if make:
         make(path)
     argv = [f"--data={path}", f"--cache_dir={tmp_path}/c", f"--out_dir={tmp_path}/r", "--wandb=disabled"]
-    assert needle in one_line_exit_2(v0.main, [*argv, "--block_size=4096"], capsys)
+    assert needle in one_line_error(v0.main, [*argv, "--block_size=4096"], capsys)
 
 
 def test_missing_named_corpus_names_both_ways(monkeypatch):
@@ -410,7 +398,7 @@ def test_sample_cli_and_importable_api(tmp_path, capsys):
     capsys.readouterr()
     sample.main([str(ckpt), "--prompt", "I had", "--max_new_tokens", "5", "--temperature", "0"])
     assert capsys.readouterr().out.rstrip("\n") == "I had" + tok.decode(out[0, 5:].tolist())
-    assert "does not exist" in one_line_exit_2(sample.main, [str(tmp_path / "missing.pt")], capsys)
+    assert "does not exist" in one_line_error(sample.main, [str(tmp_path / "missing.pt")], capsys)
 
 
 @pytest.mark.parametrize("tokenizer, vocab, minimum", [("bpe", 100, 256), ("bpe-english", 50, 98)])

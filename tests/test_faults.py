@@ -23,7 +23,7 @@ from common.config import out_of_bounds
 from common.errors import LadderError, run_cli
 from common.files import atomic_write, writable_folder
 from common.generate import sample_next
-from tests.conftest import ROOT, read_fifo, rung_module, tiny_argv
+from tests.conftest import ROOT, one_line_error, read_fifo, rung_module, tiny_argv
 
 v0 = rung_module("v0_bigram")
 v1 = rung_module("v1_transformer")
@@ -40,16 +40,6 @@ def ckpt_of(tmp_path, name="r") -> Path:
 def finite(path) -> bool:
     state = torch.load(path, weights_only=True)
     return all(t.isfinite().all() for t in state["model"].values())
-
-
-def one_line(main, argv, capsys) -> str:
-    """`main(argv)` as the command line runs it: exit status 2 and one line on stderr."""
-    capsys.readouterr()  # drop what came before (a training run's progress bar)
-    with pytest.raises(SystemExit) as e:
-        run_cli(main, argv)
-    err = capsys.readouterr().err
-    assert e.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
-    return err
 
 
 # --- 16.1: a model that blows up is never saved over a good checkpoint --------------------------
@@ -195,7 +185,9 @@ def test_a_file_where_a_folder_should_be(tmp_path, flag):
 
 def test_visualize_out_read_only(tmp_path, read_only, capsys):
     run_v1(tmp_path, name="r")
-    assert "cannot write in" in one_line(visualize.main, [str(ckpt_of(tmp_path)), "--out", str(read_only)], capsys)
+    assert "cannot write in" in one_line_error(
+        visualize.main, [str(ckpt_of(tmp_path)), "--out", str(read_only)], capsys
+    )
 
 
 def test_atomic_write_leaves_old_content_and_no_temp_on_any_failure(tmp_path):
@@ -299,7 +291,7 @@ def test_missing_devices_are_one_line(tmp_path, device):
 
 def test_sample_on_a_missing_device(tmp_path, capsys):
     run_v1(tmp_path, name="r")
-    assert "--device 'tpu'" in one_line(sample.main, [str(ckpt_of(tmp_path)), "--device", "tpu"], capsys)
+    assert "--device 'tpu'" in one_line_error(sample.main, [str(ckpt_of(tmp_path)), "--device", "tpu"], capsys)
 
 
 # --- 16.6: model settings that do not fit together ------------------------------------------------
@@ -381,12 +373,12 @@ def test_weights_that_do_not_fit_the_model(tmp_path, capsys, edit):
     path = edited_checkpoint(tmp_path, edit)
     with pytest.raises(LadderError, match=r"x.pt does not fit v1_transformer.py's model"):
         run_v1(tmp_path, resume=path)
-    assert "does not fit" in one_line(sample.main, [str(path)], capsys)  # the same check
+    assert "does not fit" in one_line_error(sample.main, [str(path)], capsys)  # the same check
 
 
 def test_non_finite_weights_in_a_checkpoint(tmp_path, capsys):
     path = edited_checkpoint(tmp_path, lambda s: s["model"]["wte.weight"].fill_(float("nan")))
-    assert "NaN or inf weights" in one_line(sample.main, [str(path)], capsys)
+    assert "NaN or inf weights" in one_line_error(sample.main, [str(path)], capsys)
     with pytest.raises(LadderError, match="NaN or inf weights"):
         run_v1(tmp_path, resume=path)
 
@@ -399,7 +391,7 @@ def test_optimizer_state_that_does_not_fit(tmp_path):
 
 def test_unreadable_tokenizer_in_a_checkpoint(tmp_path, capsys):
     path = edited_checkpoint(tmp_path, lambda s: s.update(tokenizer="{not json"))
-    assert "tokenizer" in one_line(sample.main, [str(path)], capsys)
+    assert "tokenizer" in one_line_error(sample.main, [str(path)], capsys)
 
 
 @pytest.mark.parametrize(
@@ -413,8 +405,8 @@ def test_unreadable_tokenizer_in_a_checkpoint(tmp_path, capsys):
 def test_a_checkpoint_that_is_not_a_rungs(tmp_path, capsys, content, needle):
     path = tmp_path / "x.pt"
     torch.save(content, path)
-    assert needle in one_line(sample.main, [str(path)], capsys)
-    assert needle in one_line(visualize.main, [str(path), "--out", str(tmp_path / "png")], capsys)
+    assert needle in one_line_error(sample.main, [str(path)], capsys)
+    assert needle in one_line_error(visualize.main, [str(path), "--out", str(tmp_path / "png")], capsys)
     if "rung" not in content:  # --resume stops at the first missing key, never "python None.py"
         with pytest.raises(LadderError, match=needle):
             run_v1(tmp_path, resume=path)
@@ -422,7 +414,7 @@ def test_a_checkpoint_that_is_not_a_rungs(tmp_path, capsys, content, needle):
 
 def test_sample_num_samples_must_be_positive(tmp_path, capsys):
     run_v1(tmp_path, name="r")
-    assert "--num_samples" in one_line(sample.main, [str(ckpt_of(tmp_path)), "--num_samples", "0"], capsys)
+    assert "--num_samples" in one_line_error(sample.main, [str(ckpt_of(tmp_path)), "--num_samples", "0"], capsys)
 
 
 # --- records torn by a kill --------------------------------------------------------------------------
