@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_tokenizer import best_of, machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
-from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer  # noqa: E402
+from bpe_tokenizer import ENGLISH_ALPHABET, ScaffoldTokenizer, Tokenizer  # noqa: E402
 from common.config import ArgParser  # noqa: E402
 from common.corpus import load_corpus  # noqa: E402
 from common.errors import run_cli  # noqa: E402
@@ -30,7 +30,8 @@ def show(tok: Tokenizer, i: int) -> str:
 
 def measure(corpus, vocab, alphabet, scaffold, repeats) -> dict:
     seconds, tok = best_of(
-        repeats, lambda: Tokenizer.train(corpus.train, vocab, alphabet, progress=False, scaffold=scaffold)
+        repeats,
+        lambda: (ScaffoldTokenizer if scaffold else Tokenizer).train(corpus.train, vocab, alphabet, progress=False),
     )
     ids = tok.encode(corpus.valid)
     assert max(ids) < tok.vocab_size, "encode output an id outside the model's vocabulary"
@@ -39,7 +40,7 @@ def measure(corpus, vocab, alphabet, scaffold, repeats) -> dict:
         "seconds": seconds,
         "tok": tok,
         "merges": len(tok.merges),
-        "scaffold": len(tok.scaffold_tokens),
+        "scaffold": len(getattr(tok, "scaffold_tokens", [])),
         "bytes_per_token": n_bytes / len(ids),
         "tokens": len(ids),
         "unused": tok.vocab_size - len(set(ids)),

@@ -23,17 +23,15 @@ from hypothesis import strategies as st
 
 import bpe_extras
 import bpe_tokenizer
-from bpe_extras import cut_stream, encode_batch, encode_iterable
+from bpe_extras import cut_stream, encode_batch, encode_iterable, train_with_special_tokens
 from bpe_tokenizer import (
     ENGLISH_ALPHABET,
     GPT2_SPLIT_PATTERN,
     KINDS,
     CharTokenizer,
+    ScaffoldTokenizer,
     Tokenizer,
     TokenizerError,
-    from_gpt2_files,
-    from_vocab_and_merges,
-    gpt2_bytes_to_unicode,
     load_tokenizer,
     takes_vocab,
     tokenizer_from_dict,
@@ -41,6 +39,7 @@ from bpe_tokenizer import (
 )
 from tests.bpe_reference import initial_sequences, replace_pair
 from tests.conftest import read_fifo
+from tests.gpt2_formats import from_gpt2_files, from_vocab_and_merges, gpt2_bytes_to_unicode, write_gpt2_files
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "sample.txt"
@@ -70,7 +69,7 @@ def tok():
 
 @pytest.fixture(scope="module")
 def tok_specials():
-    return Tokenizer.train(SAMPLE, 300, special_tokens=["<|endoftext|>", "<|end|>", "<| a |>"], progress=False)
+    return train_with_special_tokens(Tokenizer, SAMPLE, 300, ["<|endoftext|>", "<|end|>", "<| a |>"], progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +215,7 @@ def test_deterministic_and_independent_of_workers(monkeypatch):
 
 def test_vocab_smaller_than_alphabet_says_the_minimum():
     with pytest.raises(TokenizerError, match="minimum is 258"):
-        Tokenizer.train("abc", 200, special_tokens=["<|a|>", "<|b|>"], progress=False)
+        train_with_special_tokens(Tokenizer, "abc", 200, ["<|a|>", "<|b|>"], progress=False)
     with pytest.raises(TokenizerError, match=r"minimum is 98 \(97 base symbols \+ 1 unknown\)"):
         Tokenizer.train("abc", 50, alphabet=ENGLISH_ALPHABET, progress=False)
 
@@ -231,7 +230,7 @@ def test_runs_out_of_pairs():
 
 def test_special_tokens_never_split_overlapping_and_adjacent():
     specials = ["<|endoftext|>", "<|end|>", "<|endoftext|><|end|>"]
-    t = Tokenizer.train(SAMPLE + "<|endoftext|>" * 50, 300, special_tokens=specials, progress=False)
+    t = train_with_special_tokens(Tokenizer, SAMPLE + "<|endoftext|>" * 50, 300, specials, progress=False)
     eot, end, both = (t.special_tokens[s] for s in specials)
     assert (eot, end, both) == (297, 298, 299)
     assert t.token_bytes(eot) == b"<|endoftext|>"
@@ -246,7 +245,7 @@ def test_special_tokens_never_split_overlapping_and_adjacent():
 
 
 def test_special_token_in_restricted_alphabet():
-    t = Tokenizer.train(SAMPLE, 98 + 20 + 1, alphabet=ENGLISH_ALPHABET, special_tokens=["<|é|>"], progress=False)
+    t = train_with_special_tokens(Tokenizer, SAMPLE, 98 + 20 + 1, ["<|é|>"], alphabet=ENGLISH_ALPHABET, progress=False)
     assert t.special_tokens == {"<|é|>": 118} and t.token_bytes(118) == "<|é|>".encode()
     assert t.encode("a<|é|>é") == [t.encode("a")[0], 118, t.unk_id]
     assert t.decode(t.encode("x<|é|>")) == "x<|é|>"
@@ -257,7 +256,7 @@ def test_special_token_in_restricted_alphabet():
 
 @pytest.mark.parametrize("alphabet", [None, ENGLISH_ALPHABET])
 def test_save_load_identical(tmp_path, alphabet):
-    t = Tokenizer.train(SAMPLE, 400, alphabet=alphabet, special_tokens=["<|endoftext|>"], progress=False)
+    t = train_with_special_tokens(Tokenizer, SAMPLE, 400, ["<|endoftext|>"], alphabet=alphabet, progress=False)
     t.save(tmp_path / "a.json")
     u = Tokenizer.load(tmp_path / "a.json")
     u.save(tmp_path / "b.json")
@@ -302,21 +301,6 @@ def test_rebuilt_from_vocab_and_merges_encodes_identically(tok, tok_en, alphabet
         assert u == t
         for text in TEXTS:
             assert u.encode(text) == t.encode(text)
-
-
-def write_gpt2_files(t, folder):
-    """Export in the format of GPT-2's published encoder.json and vocab.bpe."""
-    b2u = gpt2_bytes_to_unicode()
-
-    def show(b):
-        return "".join(b2u[x] for x in b)
-
-    encoder = {show(t.token_bytes(i)): i for i in range(t.vocab_size)}
-    assert len(encoder) == t.vocab_size  # no two tokens with the same bytes
-    (folder / "encoder.json").write_text(json.dumps(encoder), encoding="utf-8")
-    lines = ["#version: 0.2"] + [f"{show(t.token_bytes(a))} {show(t.token_bytes(b))}" for a, b in t.merges]
-    (folder / "vocab.bpe").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder / "encoder.json", folder / "vocab.bpe"
 
 
 def test_gpt2_files_match_huggingface_and_tiktoken(tmp_path, tok):
@@ -455,7 +439,7 @@ def test_every_kind_is_the_tokenizer_it_names(capsys):
     assert train_kind("bpe", SAMPLE, 300, progress=False) == Tokenizer.train(SAMPLE, 300, progress=False)
     en = Tokenizer.train(SAMPLE, 300, ENGLISH_ALPHABET, progress=False)
     assert train_kind("bpe-english", SAMPLE, 300, progress=False) == en
-    scaffold = Tokenizer.train(SAMPLE, 300, ENGLISH_ALPHABET, progress=False, scaffold=True)
+    scaffold = ScaffoldTokenizer.train(SAMPLE, 300, ENGLISH_ALPHABET, progress=False)
     assert train_kind("bpe-scaffold", SAMPLE, 300, progress=False) == scaffold and scaffold.scaffold_tokens
 
 
