@@ -2,14 +2,18 @@
 
 - One-line errors (TokenizerError) and the check of a tokenizer's internal form (it may come from
   a file someone edited).
-- Special tokens: one regular expression that cuts them out of the text.
+- Special tokens (e.g. "<|endoftext|>"; no rung uses them): SpecialTokens in front of a tokenizer
+  class (with_special_tokens), trained by train_with_special_tokens.
 - Work on all cores and in bounded memory: where a text can be cut without changing its pre-tokens,
   counting pre-tokens across processes (training), encoding across processes (encode_batch) or as
   a stream (encode_iterable, cut_stream).
 - Files: read with one line per fault, written atomically.
+- Pre-tokenization's plumbing (a bad pattern as one line, text a custom pattern leaves unmatched),
+  the bounded cache of encoded pre-tokens, and the command line (bpe_tokenizer.py's main calls cli).
 
-It imports nothing from bpe_tokenizer.py (a tokenizer is passed in), so the lesson file can use it
-without a circular import; common/ uses the streaming parts for corpora larger than memory.
+It imports nothing from bpe_tokenizer.py (a tokenizer, its class or its KINDS is passed in), so
+the lesson file can use it without a circular import; common/ uses the streaming parts for
+corpora larger than memory.
 """
 
 import argparse
@@ -71,6 +75,55 @@ def check_tokenizer(vocab, merges, alphabet, unk_id) -> dict[bytes, int]:
         missing = [ch for ch in alphabet if ch.encode() not in base]
         check(not missing, f"alphabet characters {''.join(missing)!r} have no token in the vocabulary")
     return base
+
+
+# Pre-tokenization: one line for a bad --pattern; what a custom pattern does not match is kept.
+
+
+def compile_pattern(pattern: str) -> "regex.Pattern":
+    """A pre-tokenization pattern, compiled, or one TokenizerError line that says what is wrong."""
+    try:
+        pat = regex.compile(pattern)
+    except (regex.error, TypeError) as e:
+        raise TokenizerError(f"pattern {pattern!r} is not a valid regular expression: {e}") from None
+    if pat.groups:
+        raise TokenizerError(f"pattern {pattern!r} has capturing groups: write (?:...) instead of (...)")
+    return pat
+
+
+def pretokenize(pat: "regex.Pattern", text: str) -> list[str]:
+    """Cut `text` into pre-tokens: pat.findall(text). Characters the pattern does not match become
+    pre-tokens of their own, so a custom pattern can never drop text (GPT-2's matches everything)."""
+    words = pat.findall(text)
+    if sum(map(len, words)) == len(text):
+        return words
+    words, at = [], 0
+    for m in pat.finditer(text):
+        if m.start() > at:
+            words.append(text[at : m.start()])
+        if m.end() > m.start():
+            words.append(m.group())
+        at = max(at, m.end())
+    if at < len(text):
+        words.append(text[at:])
+    return words
+
+
+_CACHE_MAX = 1 << 18  # pre-tokens remembered by encode; cleared when full so memory stays bounded
+
+
+class WordCache(dict):
+    """pre-token -> its ids; a miss runs `encode_word` on the pre-token. Cleared when full (bounded memory)."""
+
+    def __init__(self, encode_word):
+        super().__init__()
+        self.encode_word = encode_word
+
+    def __missing__(self, word):
+        if len(self) >= _CACHE_MAX:
+            self.clear()
+        ids = self[word] = self.encode_word(word)
+        return ids
 
 
 # Special tokens (e.g. "<|endoftext|>"): texts that encode as one id each. They are cut out of the
@@ -444,6 +497,18 @@ def read_text(path, what: str = "file") -> str:
         ) from None
 
 
+def readable_json(d: dict) -> str:
+    """A tokenizer's to_dict() as JSON text with one vocab entry and one merge per line."""
+
+    def dump(x):
+        return json.dumps(x, ensure_ascii=False)
+
+    lines = ["{"] + [f"  {dump(k)}: {dump(v)}," for k, v in d.items() if k not in ("vocab", "merges")]
+    lines += ['  "vocab": {', ",\n".join(f"    {dump(k)}: {dump(v)}" for k, v in d["vocab"].items()), "  },"]
+    lines += ['  "merges": [', ",\n".join(f"    {dump(m)}" for m in d["merges"]), "  ]", "}", ""]
+    return "\n".join(lines)
+
+
 def read_json(path):
     text = read_text(path, "tokenizer file")
     try:
@@ -629,7 +694,8 @@ def build_parser(kinds) -> argparse.ArgumentParser:
         "--vocab",
         type=int,
         default=8000,
-        help="total vocabulary size: base symbols + unk + merges + specials (without scaffold tokens); char ignores it",
+        help="total vocabulary size: base symbols + unk + merges + specials, without scaffold tokens "
+        "(default: 8000; char ignores it)",
     )
     g.add_argument(
         "--special",
@@ -649,7 +715,9 @@ def build_parser(kinds) -> argparse.ArgumentParser:
 
     for name, what in (("encode", "text -> token ids (space-separated)"), ("decode", "token ids -> text")):
         p = sub.add_parser(name, help=what, description=what, allow_abbrev=False)
-        p.add_argument("--tokenizer_file", metavar="FILE", help="a tokenizer JSON written by `train` (any kind)")
+        p.add_argument(
+            "--tokenizer_file", metavar="FILE", help="a tokenizer JSON written by `train` (any kind; required)"
+        )
         p.add_argument("--tokenizer", help=argparse.SUPPRESS)  # the old spelling of --tokenizer_file, for one release
         src = p.add_mutually_exclusive_group(required=True)
         if name == "encode":

@@ -37,13 +37,17 @@ from itertools import chain, pairwise, repeat
 import regex
 from tqdm import tqdm
 
-# errors, file handling and work on all cores: not BPE, so in their own file (read it last)
+# not BPE, so in their own file (read it last): errors, checks, files, special tokens, all cores, the CLI
 from bpe_extras import (
     TokenizerError,
+    WordCache,
     check_tokenizer,
     cli,
+    compile_pattern,
     count_pretokens,
+    pretokenize,
     read_json,
+    readable_json,
     with_special_tokens,
     write_atomic,
 )
@@ -60,7 +64,8 @@ from bpe_extras import (
 
 # GPT-2's pre-tokenizer (openai/gpt-2, src/encoder.py): contractions, words with an optional leading
 # space, numbers, punctuation runs, and whitespace; `\s+(?!\S)` leaves the last space of a run to
-# the word that follows, so " the" stays one pre-token.
+# the word that follows, so " the" stays one pre-token. The pre-tokens of a text are
+# pattern.findall(text) (bpe_extras.pretokenize: plus what a custom --pattern leaves unmatched).
 GPT2_SPLIT_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 # v3's restricted "English-only" alphabet: printable ASCII plus newline and tab. With an alphabet,
@@ -71,34 +76,6 @@ UNK_TEXT = "\ufffd"  # what an unknown token decodes to
 
 FORMAT = "llm-ladder-bpe"  # the saved files: versioned, human-readable JSON
 FILE_VERSIONS = {}  # a file's "version" -> the class that reads it; a subclass with more fields adds its own
-
-
-def _compile_pattern(pattern: str) -> "regex.Pattern":
-    try:
-        pat = regex.compile(pattern)
-    except (regex.error, TypeError) as e:
-        raise TokenizerError(f"pattern {pattern!r} is not a valid regular expression: {e}") from None
-    if pat.groups:
-        raise TokenizerError(f"pattern {pattern!r} has capturing groups: write (?:...) instead of (...)")
-    return pat
-
-
-def _pretokenize(pat: "regex.Pattern", text: str) -> list[str]:
-    """Cut `text` into pre-tokens. Characters the pattern does not match become pre-tokens of
-    their own, so a custom pattern can never drop text (GPT-2's pattern matches everything)."""
-    words = pat.findall(text)
-    if sum(map(len, words)) == len(text):
-        return words
-    words, at = [], 0
-    for m in pat.finditer(text):
-        if m.start() > at:
-            words.append(text[at : m.start()])
-        if m.end() > m.start():
-            words.append(m.group())
-        at = max(at, m.end())
-    if at < len(text):
-        words.append(text[at:])
-    return words
 
 
 def cuttable(pattern: str) -> bool:
@@ -260,7 +237,7 @@ def _plan(vocab_size: int, alphabet: str | None) -> tuple[list[bytes], int]:
 
 def _training_words(text, alphabet, pattern, num_workers) -> tuple[list[list[int]], list[int]]:
     """The distinct pre-tokens of the training text as lists of base-symbol ids, and their counts."""
-    split = partial(_pretokenize, _compile_pattern(pattern))
+    split = partial(pretokenize, compile_pattern(pattern))
     counts = count_pretokens(text, split, num_workers, cuttable(pattern))  # on all cores: bpe_extras.py
     if alphabet is None:
         try:
@@ -281,21 +258,6 @@ def _training_words(text, alphabet, pattern, num_workers) -> tuple[list[list[int
 
 
 _NO_RANK = 1 << 62  # the "rank" of a pair that never merges
-_CACHE_MAX = 1 << 18  # pre-tokens remembered by encode; cleared when full so memory stays bounded
-
-
-class _WordCache(dict):
-    """pre-token -> its ids; a miss runs BPE on the pre-token. Cleared when full (bounded memory)."""
-
-    def __init__(self, encode_word):
-        super().__init__()
-        self.encode_word = encode_word
-
-    def __missing__(self, word):
-        if len(self) >= _CACHE_MAX:
-            self.clear()
-        ids = self[word] = self.encode_word(word)
-        return ids
 
 
 class Tokenizer:
@@ -308,7 +270,7 @@ class Tokenizer:
     """
 
     VERSION = 1  # of the saved file
-    special_tokens: dict = {}  # text -> id of texts encoded as one id each: none here (see bpe_extras.py)
+    special_tokens: dict = {}  # none here: bpe_extras.py adds them (SpecialTokens), and its streams read this
 
     def __init__(self, vocab, merges, pattern=GPT2_SPLIT_PATTERN, alphabet=None, unk_id=None):
         """vocab: list of bytes per id; merges: ordered (a, b, new_id); alphabet: None (byte-level)
@@ -316,7 +278,7 @@ class Tokenizer:
         self._vocab = [bytes(b) for b in vocab]
         self._merges = [tuple(m) for m in merges]
         self.pattern = pattern
-        self._pat = _compile_pattern(pattern)
+        self._pat = compile_pattern(pattern)  # checked: bpe_extras.py
         self.alphabet = None if alphabet is None else "".join(sorted(set(alphabet)))
         self.unk_id = unk_id
         # checked (it may come from a file): bpe_extras.py; base symbol bytes -> id
@@ -329,7 +291,7 @@ class Tokenizer:
         else:
             self._byte_ids, self._char_ids = None, {ch: base[ch.encode()] for ch in self.alphabet}
         self._decode_table = [UNK_TEXT.encode() if i == unk_id else b for i, b in enumerate(self._vocab)]
-        self._cache = _WordCache(self._encode_word)
+        self._cache = WordCache(self._encode_word)  # pre-token -> ids, of bounded size: bpe_extras.py
         self._cuttable = cuttable(pattern)
 
     @property
@@ -411,7 +373,7 @@ class Tokenizer:
         if not isinstance(text, str):
             raise TokenizerError(f"encode takes str, got {type(text).__name__}")
         # The cache lookup (map over dict.__getitem__) runs in C; only new pre-tokens reach Python.
-        return list(chain.from_iterable(map(self._cache.__getitem__, _pretokenize(self._pat, text))))
+        return list(chain.from_iterable(map(self._cache.__getitem__, pretokenize(self._pat, text))))
 
     def decode(self, ids) -> str:
         """Token ids -> text. Unknown tokens decode to "\\ufffd"; so do byte sequences that are not
@@ -486,16 +448,7 @@ class Tokenizer:
 
     def save(self, path) -> None:
         """Write human-readable JSON (one vocab entry and one merge per line), atomically."""
-        d = self.to_dict()
-        head = {k: v for k, v in d.items() if k not in ("vocab", "merges")}
-
-        def dump(x):
-            return json.dumps(x, ensure_ascii=False)
-
-        lines = ["{"] + [f"  {dump(k)}: {dump(v)}," for k, v in head.items()]
-        lines += ['  "vocab": {', ",\n".join(f"    {dump(k)}: {dump(v)}" for k, v in d["vocab"].items()), "  },"]
-        lines += ['  "merges": [', ",\n".join(f"    {dump(m)}" for m in d["merges"]), "  ]", "}", ""]
-        write_atomic(path, "\n".join(lines))  # bpe_extras.py
+        write_atomic(path, readable_json(self.to_dict()))  # bpe_extras.py
 
     @classmethod
     def load(cls, path) -> "Tokenizer":
@@ -672,22 +625,16 @@ class ScaffoldTokenizer(Tokenizer):
         base, num_merges = _plan(vocab_size, alphabet)
         words, freqs = _training_words(text, alphabet, pattern, num_workers)
         merges, scaffold = learn_scaffold_merges(words, freqs, num_merges, base, progress)
-        # Ids: base, the merges that are not scaffold, then the scaffold tokens.
-        # learn_scaffold_merges numbers merge k as len(base) + k; `new_id` renumbers.
+        # learn_scaffold_merges numbers merge k as len(base) + k ("learned" ids); the ids here are
+        # base, the merges that are not scaffold, then the scaffold tokens: `new_id` renumbers.
         learned = list(base)
         for a, b in merges:
             learned.append(learned[a] + learned[b])
-        vocab = list(base)
-        new_id = list(range(len(base))) + [None] * len(merges)
-        for i in range(len(base), len(learned)):
-            if i not in scaffold:
-                new_id[i] = len(vocab)
-                vocab.append(learned[i])
-        for i in sorted(scaffold):
-            new_id[i] = len(vocab)
-            vocab.append(learned[i])
+        order = [i for i in range(len(learned)) if i not in scaffold] + sorted(scaffold)
+        new_id = {old: new for new, old in enumerate(order)}
         triples = [(new_id[a], new_id[b], new_id[len(base) + k]) for k, (a, b) in enumerate(merges)]
         unk_id = None if alphabet is None else len(base) - 1
+        vocab = [learned[i] for i in order]
         return cls(vocab, triples, pattern, alphabet, unk_id, [new_id[i] for i in sorted(scaffold)])
 
     def _encode_word(self, word: str) -> list[int]:
@@ -789,8 +736,9 @@ def takes_vocab(kind: str) -> bool:
 
 def train_kind(kind: str, text, vocab: int, label: str = "the text", progress: bool = True):
     """The tokenizer named `kind` (see KINDS) with `vocab` ids, trained on `text` (a str, or an
-    iterable of str pieces cut by cut_stream: the same tokenizer as on their concatenation). A BPE training
-    prints one line before it (naming the text `label`) and one after it if the text ran out of pairs."""
+    iterable of str pieces cut at pre-token boundaries: the same tokenizer as on their concatenation).
+    A BPE training prints one line before it (naming the text `label`) and one after it if the text
+    ran out of pairs."""
     if kind not in KINDS:
         raise TokenizerError(f"unknown tokenizer {kind!r}; choose one of {', '.join(KINDS)}")
     trainer, options = KINDS[kind][1]

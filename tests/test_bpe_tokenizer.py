@@ -1,6 +1,7 @@
 """Tests for bpe_tokenizer.py: exact merges and ids, round trips, save/load, special tokens, the
-restricted alphabet, equivalence with a naive trainer, Hugging Face `tokenizers` and tiktoken; the
-ladder's tokenizer kinds (part 4); atomic writes; and every bad input to the CLI as one line.
+restricted alphabet, equivalence with a naive trainer, Hugging Face `tokenizers` and tiktoken
+(through GPT-2's files, tests/gpt2_formats.py); the ladder's tokenizer kinds (part 3); atomic
+writes; the CLI in the ladder's words, its old spellings, and every bad input to it as one line.
 
 Run: pytest tests/test_bpe_tokenizer.py   (hermetic: tmp_path only, no network; about 10 s)
 """
@@ -416,7 +417,7 @@ def test_custom_pattern_never_drops_text():
         Tokenizer.train(SAMPLE, 300, pattern=r"(\w)+", progress=False)
 
 
-# --- the ladder's tokenizers by name (part 4) --------------------------------------------------------
+# --- the ladder's tokenizers by name (part 3) --------------------------------------------------------
 
 
 def test_the_tokenizer_owns_its_kinds_and_imports_nothing_from_common():
@@ -614,6 +615,25 @@ BAD_INPUTS = {
     "encode --out is a folder": (["encode", "--tokenizer", "TOK", "--text", "x", "--out", "FOLDER"], "is a folder"),
     "id outside the vocabulary": (["decode", "--tokenizer", "TOK", "--ids", "1 99999"], "outside"),
     "ids that are not integers": (["decode", "--tokenizer", "TOK", "--ids", "1 x"], "integers"),
+    # the same faults in the new spelling, and faults of the spellings themselves
+    "missing --tokenizer_file": (["encode", "--tokenizer_file", "nope.json", "--text", "x"], "does not exist"),
+    "truncated --tokenizer_file": (["decode", "--tokenizer_file", "TRUNCATED", "--ids", "1"], "not valid JSON"),
+    "no tokenizer file": (["encode", "--text", "x"], "encode needs --tokenizer_file FILE"),
+    "a kind where a file belongs": (["encode", "--tokenizer", "bpe", "--text", "x"], "train --tokenizer bpe"),
+    "both spellings": (["decode", "--tokenizer", "TOK", "--tokenizer_file", "TOK", "--ids", "1"], "alone"),
+    "an unknown kind": (["train", "--data", "TEXT", "--tokenizer", "bpe-french"], "invalid choice: 'bpe-french'"),
+    "a kind and its old spelling": (
+        ["train", "--data", "TEXT", "--tokenizer", "bpe", "--alphabet", "english"],
+        "give --tokenizer bpe alone",
+    ),
+    "char with a special token": (
+        ["train", "--data", "TEXT", "--tokenizer", "char", "--special", "<s>"],
+        "char has no",
+    ),
+    "vocab below the kind's alphabet": (
+        ["train", "--data", "TEXT", "--tokenizer", "bpe-scaffold", "--vocab", "50"],
+        "minimum is 98 (97 base symbols + 1 unknown)",
+    ),
 }
 
 
@@ -672,3 +692,81 @@ def test_cli_out_folder_end_to_end(tmp_path):
         == f"error: --out {tmp_path / 'out'} is a folder; give a file path such as {tmp_path / 'out' / 'tokenizer.json'}\n"
     )
     assert not list(tmp_path.glob("**/*.tmp")) and not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cli_speaks_the_ladders_words(tmp_path, capsys, kind):
+    """train --tokenizer KIND writes the tokenizer the ladder's KIND is; encode and decode take it
+    with --tokenizer_file; no notice about old spellings."""
+    out = tmp_path / "tok.json"
+    assert cli("train", "--data", FIXTURE, "--tokenizer", kind, "--vocab", 300, "--out", out, "--no_progress") == 0
+    summary = capsys.readouterr()
+    assert "note:" not in summary.err and "bytes/token" in summary.out
+    trainer, options = KINDS[kind][1]
+    want = trainer.train(SAMPLE) if not takes_vocab(kind) else trainer.train(SAMPLE, 300, progress=False, **options)
+    assert load_tokenizer(out).to_dict() == want.to_dict()
+    assert cli("encode", "--tokenizer_file", out, "--text", "héllo wörld") == 0
+    ids = capsys.readouterr().out
+    assert ids.split() == [str(i) for i in want.encode("héllo wörld")]
+    assert cli("decode", "--tokenizer_file", out, "--ids", ids) == 0
+    decoded = capsys.readouterr()
+    assert decoded.out == want.decode(want.encode("héllo wörld")) and "note:" not in decoded.err
+
+
+def test_cli_default_kind_is_bpe(tmp_path, capsys):
+    assert cli("train", "--data", FIXTURE, "--vocab", 300, "--out", tmp_path / "t.json", "--no_progress") == 0
+    assert load_tokenizer(tmp_path / "t.json") == train_kind("bpe", SAMPLE, 300, progress=False)
+
+
+@pytest.mark.parametrize(
+    "old, kind",
+    [
+        (["--alphabet", "bytes"], "bpe"),
+        (["--alphabet", "english"], "bpe-english"),
+        (["--alphabet", "english", "--scaffold"], "bpe-scaffold"),
+    ],
+)
+def test_cli_train_old_spelling_works_with_one_notice(tmp_path, capsys, old, kind):
+    argv = ["train", "--data", FIXTURE, "--vocab", 300, "--no_progress"]
+    assert cli(*argv, "--out", tmp_path / "old.json", *old) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"note: {' '.join(old)} is now --tokenizer {kind};"), err
+    assert cli(*argv, "--out", tmp_path / "new.json", "--tokenizer", kind) == 0
+    assert (tmp_path / "old.json").read_bytes() == (tmp_path / "new.json").read_bytes()
+
+
+def test_cli_byte_level_scaffold_still_works_with_one_notice(tmp_path, capsys):
+    out = tmp_path / "t.json"
+    assert cli("train", "--data", FIXTURE, "--vocab", 300, "--out", out, "--no_progress", "--scaffold") == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--tokenizer bpe-scaffold" in err
+    assert load_tokenizer(out) == ScaffoldTokenizer.train(SAMPLE, 300, progress=False)
+
+
+@pytest.mark.parametrize("command, source", [("encode", ["--text", "héllo"]), ("decode", ["--ids", "104 195 169"])])
+def test_cli_old_tokenizer_file_spelling_works_with_one_notice(tmp_path, capsys, tok, command, source):
+    tok.save(tmp_path / "tok.json")
+    assert cli(command, "--tokenizer_file", tmp_path / "tok.json", *source) == 0
+    new = capsys.readouterr()
+    assert cli(command, "--tokenizer", tmp_path / "tok.json", *source) == 0
+    old = capsys.readouterr()
+    assert old.out == new.out
+    notice = old.err.removeprefix(new.err)
+    assert notice.startswith(f"note: --tokenizer {tmp_path / 'tok.json'} is now --tokenizer_file ")
+    assert notice.count("\n") == 1 and "goes in the next release" in notice
+
+
+def test_cli_special_tokens_and_a_char_tokenizer_file(tmp_path, capsys):
+    out = tmp_path / "t.json"
+    argv = ["train", "--data", FIXTURE, "--vocab", 300, "--out", out, "--no_progress", "--special", "<|endoftext|>"]
+    assert cli(*argv) == 0
+    t = load_tokenizer(out)
+    assert t == train_with_special_tokens(Tokenizer, SAMPLE, 300, ["<|endoftext|>"], progress=False)
+    assert t.special_tokens == {"<|endoftext|>": 299}
+    capsys.readouterr()
+    assert cli("encode", "--tokenizer_file", out, "--text", "a<|endoftext|>") == 0
+    assert capsys.readouterr().out.split()[-1] == "299"
+    # a char tokenizer, e.g. one a rung cached, encodes too
+    CharTokenizer.train(SAMPLE).save(tmp_path / "c.json")
+    assert cli("encode", "--tokenizer_file", tmp_path / "c.json", "--text", "ab") == 0
+    assert capsys.readouterr().out.split() == [str(i) for i in CharTokenizer.train(SAMPLE).encode("ab")]
