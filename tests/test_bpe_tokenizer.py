@@ -283,6 +283,16 @@ def test_bad_files_give_one_line(tmp_path, content, match):
     assert "\n" not in str(e.value)
 
 
+def test_files_written_before_special_tokens_moved_still_load(tmp_path, tok, tok_specials):
+    # until special tokens moved to bpe_extras.py, every file had "special_tokens" ({} when none)
+    items = list(tok.to_dict().items())
+    old = dict(items[:5] + [("special_tokens", {})] + items[5:])
+    (tmp_path / "old.json").write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    assert type(Tokenizer.load(tmp_path / "old.json")) is Tokenizer and Tokenizer.load(tmp_path / "old.json") == tok
+    d = tok_specials.to_dict()
+    assert list(d)[5] == "special_tokens" and Tokenizer.from_dict(d).special_tokens == tok_specials.special_tokens
+
+
 def test_tampered_file_is_rejected(tmp_path, tok):
     d = tok.to_dict()
     d["vocab"]["300"] = "xyz"
