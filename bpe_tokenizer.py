@@ -18,38 +18,37 @@ The file reads top to bottom, one part per idea; the rungs point at the part the
      alphabet is one argument of the same code (`alphabet=`).
   2. Scaffold-BPE (v4): a trainer that also marks merge intermediates as scaffold tokens, and an
      encoder that splits them back up. It reads on its own.
-  3. GPT-2's files: any vocabulary + ordered merges (the tests check tiktoken and Hugging Face
-     `tokenizers` against this file through them).
-  4. The ladder's tokenizers by name ("char", "bpe", "bpe-english", "bpe-scaffold"): what a rung's
-     Config selects; common/ passes the name here.
-  5. The command line: `python bpe_tokenizer.py --help`.
+  3. The ladder's tokenizers by name ("char", "bpe", "bpe-english", "bpe-scaffold"): what a rung's
+     Config selects, each the class that trains it; common/ passes the name here.
+  4. The command line: `python bpe_tokenizer.py --help`, in the ladder's words (--tokenizer KIND).
 What is not BPE lives in bpe_extras.py, which a first reading can skip: one-line errors, the check
-of a loaded tokenizer, special tokens' regex, counting and encoding on all cores and as a stream,
-and files written atomically.
+of a loaded tokenizer, special tokens (e.g. "<|endoftext|>"; no rung uses them), counting and
+encoding on all cores and as a stream, files written atomically, and the command line's plumbing.
+GPT-2's own files (encoder.json, vocab.bpe) are read only by the tests: tests/gpt2_formats.py.
 """
 
-import argparse
 import json
-import os
 import sys
-import time
 from collections import defaultdict
 from functools import partial
 from heapq import heapify, heappop, heappush
 from itertools import chain, pairwise, repeat
-from pathlib import Path
 
 import regex
 from tqdm import tqdm
 
-# errors, file handling and work on all cores: not BPE, so in their own file (read it last)
+# not BPE, so in their own file (read it last): errors, checks, files, special tokens, all cores, the CLI
 from bpe_extras import (
     TokenizerError,
+    WordCache,
     check_tokenizer,
+    cli,
+    compile_pattern,
     count_pretokens,
+    pretokenize,
     read_json,
-    read_text,
-    special_regex,
+    readable_json,
+    with_special_tokens,
     write_atomic,
 )
 
@@ -65,7 +64,8 @@ from bpe_extras import (
 
 # GPT-2's pre-tokenizer (openai/gpt-2, src/encoder.py): contractions, words with an optional leading
 # space, numbers, punctuation runs, and whitespace; `\s+(?!\S)` leaves the last space of a run to
-# the word that follows, so " the" stays one pre-token.
+# the word that follows, so " the" stays one pre-token. The pre-tokens of a text are
+# pattern.findall(text) (bpe_extras.pretokenize: plus what a custom --pattern leaves unmatched).
 GPT2_SPLIT_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 # v3's restricted "English-only" alphabet: printable ASCII plus newline and tab. With an alphabet,
@@ -75,35 +75,7 @@ ENGLISH_ALPHABET = "".join(chr(c) for c in range(0x20, 0x7F)) + "\n\t"
 UNK_TEXT = "\ufffd"  # what an unknown token decodes to
 
 FORMAT = "llm-ladder-bpe"  # the saved files: versioned, human-readable JSON
-VERSION = 1  # plain BPE; Scaffold-BPE files are version 2 (part 2)
-
-
-def _compile_pattern(pattern: str) -> "regex.Pattern":
-    try:
-        pat = regex.compile(pattern)
-    except (regex.error, TypeError) as e:
-        raise TokenizerError(f"pattern {pattern!r} is not a valid regular expression: {e}") from None
-    if pat.groups:
-        raise TokenizerError(f"pattern {pattern!r} has capturing groups: write (?:...) instead of (...)")
-    return pat
-
-
-def _pretokenize(pat: "regex.Pattern", text: str) -> list[str]:
-    """Cut `text` into pre-tokens. Characters the pattern does not match become pre-tokens of
-    their own, so a custom pattern can never drop text (GPT-2's pattern matches everything)."""
-    words = pat.findall(text)
-    if sum(map(len, words)) == len(text):
-        return words
-    words, at = [], 0
-    for m in pat.finditer(text):
-        if m.start() > at:
-            words.append(text[at : m.start()])
-        if m.end() > m.start():
-            words.append(m.group())
-        at = max(at, m.end())
-    if at < len(text):
-        words.append(text[at:])
-    return words
+FILE_VERSIONS = {}  # a file's "version" -> the class that reads it; a subclass with more fields adds its own
 
 
 def cuttable(pattern: str) -> bool:
@@ -252,26 +224,21 @@ def learn_merges(words, freqs, num_merges: int, token_bytes, progress: bool = Fa
     return merges
 
 
-def _plan(vocab_size: int, alphabet: str | None, special_tokens) -> tuple[list[bytes], list[str], int]:
-    """(base symbols, special tokens, number of merges) for a vocabulary of `vocab_size` ids."""
-    special_tokens = list(dict.fromkeys(special_tokens))
-    if any(not isinstance(s, str) or not s for s in special_tokens):
-        raise TokenizerError("special tokens must be non-empty strings")
+def _plan(vocab_size: int, alphabet: str | None) -> tuple[list[bytes], int]:
+    """(base symbols, number of merges) for a vocabulary of `vocab_size` ids."""
     base = base_symbols(alphabet)
-    minimum = len(base) + len(special_tokens)
-    if vocab_size < minimum:
+    if vocab_size < len(base):
         what = f"{len(base) - (alphabet is not None)} base symbols" + (" + 1 unknown" if alphabet else "")
-        what += f" + {len(special_tokens)} special tokens" if special_tokens else ""
         raise TokenizerError(
-            f"vocab_size={vocab_size} is smaller than the base alphabet: the minimum is {minimum} ({what})"
+            f"vocab_size={vocab_size} is smaller than the base alphabet: the minimum is {len(base)} ({what})"
         )
-    return base, special_tokens, vocab_size - minimum
+    return base, vocab_size - len(base)
 
 
-def _training_words(text, alphabet, pattern, special_tokens, num_workers) -> tuple[list[list[int]], list[int]]:
+def _training_words(text, alphabet, pattern, num_workers) -> tuple[list[list[int]], list[int]]:
     """The distinct pre-tokens of the training text as lists of base-symbol ids, and their counts."""
-    split = partial(_pretokenize, _compile_pattern(pattern))
-    counts = count_pretokens(text, split, special_tokens, num_workers, cuttable(pattern))  # on all cores: bpe_extras.py
+    split = partial(pretokenize, compile_pattern(pattern))
+    counts = count_pretokens(text, split, num_workers, cuttable(pattern))  # on all cores: bpe_extras.py
     if alphabet is None:
         try:
             words = {tuple(word.encode()): c for word, c in counts.items()}
@@ -291,44 +258,31 @@ def _training_words(text, alphabet, pattern, special_tokens, num_workers) -> tup
 
 
 _NO_RANK = 1 << 62  # the "rank" of a pair that never merges
-_CACHE_MAX = 1 << 18  # pre-tokens remembered by encode; cleared when full so memory stays bounded
-
-
-class _WordCache(dict):
-    """pre-token -> its ids; a miss runs BPE on the pre-token. Cleared when full (bounded memory)."""
-
-    def __init__(self, encode_word):
-        super().__init__()
-        self.encode_word = encode_word
-
-    def __missing__(self, word):
-        if len(self) >= _CACHE_MAX:
-            self.clear()
-        ids = self[word] = self.encode_word(word)
-        return ids
 
 
 class Tokenizer:
-    """A BPE tokenizer: a vocabulary (id -> bytes), ordered merges, a split pattern, special tokens.
+    """A BPE tokenizer: a vocabulary (id -> bytes), ordered merges, a split pattern.
 
-    Make one with `Tokenizer.train` or `Tokenizer.load` (or from GPT-2's files, part 3); the
-    constructor takes the internal form and checks it, since it may come from a file.
+    Make one with `Tokenizer.train` or `Tokenizer.load`; the constructor takes the internal form
+    and checks it, since it may come from a file.
     Ids: base symbols first (bytes 0..255, or the sorted alphabet then the unknown token), then one
-    id per merge in learned order, then the special tokens.
+    id per merge in learned order.
     """
 
-    def __init__(self, vocab, merges, pattern=GPT2_SPLIT_PATTERN, special_tokens=None, alphabet=None, unk_id=None):
-        """vocab: list of bytes per id; merges: ordered (a, b, new_id); special_tokens: text -> id;
-        alphabet: None (byte-level) or the allowed characters, with unk_id the unknown token."""
+    VERSION = 1  # of the saved file
+    special_tokens: dict = {}  # none here: bpe_extras.py adds them (SpecialTokens), and its streams read this
+
+    def __init__(self, vocab, merges, pattern=GPT2_SPLIT_PATTERN, alphabet=None, unk_id=None):
+        """vocab: list of bytes per id; merges: ordered (a, b, new_id); alphabet: None (byte-level)
+        or the allowed characters, with unk_id the unknown token."""
         self._vocab = [bytes(b) for b in vocab]
         self._merges = [tuple(m) for m in merges]
         self.pattern = pattern
-        self._pat = _compile_pattern(pattern)
-        self.special_tokens = dict(special_tokens or {})
+        self._pat = compile_pattern(pattern)  # checked: bpe_extras.py
         self.alphabet = None if alphabet is None else "".join(sorted(set(alphabet)))
         self.unk_id = unk_id
         # checked (it may come from a file): bpe_extras.py; base symbol bytes -> id
-        base = check_tokenizer(self._vocab, self._merges, self.special_tokens, self.alphabet, unk_id)
+        base = check_tokenizer(self._vocab, self._merges, self.alphabet, unk_id)
         # Encoding applies the earliest-learned merge first: a pair's rank is its place in the list.
         self._rank = {(a, b): r for r, (a, b, _) in enumerate(self._merges)}
         self._merged_id = [c for _, _, c in self._merges]  # rank -> the id its pair merges into
@@ -336,31 +290,24 @@ class Tokenizer:
             self._byte_ids, self._char_ids = [base[bytes([x])] for x in range(256)], None
         else:
             self._byte_ids, self._char_ids = None, {ch: base[ch.encode()] for ch in self.alphabet}
-        self._special_re = special_regex(self.special_tokens)  # bpe_extras.py
         self._decode_table = [UNK_TEXT.encode() if i == unk_id else b for i, b in enumerate(self._vocab)]
-        self._cache = _WordCache(self._encode_word)
+        self._cache = WordCache(self._encode_word)  # pre-token -> ids, of bounded size: bpe_extras.py
         self._cuttable = cuttable(pattern)
 
     @property
     def vocab_size(self) -> int:
-        """The ids a model sees: base symbols + unknown + merges + special tokens."""
+        """The ids a model sees: base symbols + unknown + merges."""
         return len(self._vocab)
 
     @property
     def vocab(self) -> dict[int, bytes]:
-        """id -> bytes for ids below vocab_size (b"" for the unknown token, a special token's UTF-8
-        text for a special token)."""
+        """id -> bytes for ids below vocab_size (b"" for the unknown token)."""
         return dict(enumerate(self._vocab[: self.vocab_size]))
 
     @property
     def merges(self) -> list[tuple[int, int]]:
         """The merged pairs in learned order (GPT-2's vocab.bpe order)."""
         return [(a, b) for a, b, _ in self._merges]
-
-    @property
-    def scaffold_tokens(self) -> list[int]:
-        """Plain BPE has none; see ScaffoldTokenizer (part 2)."""
-        return []
 
     def token_bytes(self, i: int) -> bytes:
         """The UTF-8 bytes token i stands for; b"" for the unknown token."""
@@ -375,33 +322,24 @@ class Tokenizer:
         vocab_size: int,
         alphabet: str | None = None,
         pattern: str = GPT2_SPLIT_PATTERN,
-        special_tokens=(),
         progress: bool = True,
         num_workers: int | None = None,
-        *,
-        scaffold: bool = False,
     ) -> "Tokenizer":
         """Learn a tokenizer with `vocab_size` ids in total from a str or an iterable of str.
 
-        Each str of an iterable is pre-tokenized on its own (a document). Special tokens in the
-        text are removed before counting; they get the last ids. If the text runs out of pairs to
-        merge, the vocabulary ends up smaller than asked (check `vocab_size`).
-        scaffold=True trains Scaffold-BPE instead (part 2).
+        Each str of an iterable is pre-tokenized on its own (a document). If the text runs out of
+        pairs to merge, the vocabulary ends up smaller than asked (check `vocab_size`).
         """
-        if scaffold:
-            return ScaffoldTokenizer.train(text, vocab_size, alphabet, pattern, special_tokens, progress, num_workers)
-        base, special_tokens, num_merges = _plan(vocab_size, alphabet, special_tokens)
-        words, freqs = _training_words(text, alphabet, pattern, special_tokens, num_workers)
+        base, num_merges = _plan(vocab_size, alphabet)
+        words, freqs = _training_words(text, alphabet, pattern, num_workers)
         merges = learn_merges(words, freqs, num_merges, base, progress)
-        # Merge k made the id len(base) + k; the special tokens come after the merges.
+        # Merge k made the id len(base) + k.
         vocab = list(base)
         for a, b in merges:
             vocab.append(vocab[a] + vocab[b])
         triples = [(a, b, len(base) + k) for k, (a, b) in enumerate(merges)]
-        specials = {s: len(vocab) + k for k, s in enumerate(special_tokens)}
-        vocab += [s.encode() for s in special_tokens]
         unk_id = None if alphabet is None else len(base) - 1
-        return cls(vocab, triples, pattern, specials, alphabet, unk_id)
+        return cls(vocab, triples, pattern, alphabet, unk_id)
 
     # --- encoding and decoding --------------------------------------------------------------------
 
@@ -430,23 +368,12 @@ class Tokenizer:
             ids[i : i + 2] = (merged_id[r],)
         return ids
 
-    def _encode_ordinary(self, text: str) -> list[int]:
-        # The cache lookup (map over dict.__getitem__) runs in C; only new pre-tokens reach Python.
-        return list(chain.from_iterable(map(self._cache.__getitem__, _pretokenize(self._pat, text))))
-
     def encode(self, text: str) -> list[int]:
-        """Text -> token ids. Special tokens in the text become their ids."""
+        """Text -> token ids."""
         if not isinstance(text, str):
             raise TokenizerError(f"encode takes str, got {type(text).__name__}")
-        if self._special_re is None:
-            return self._encode_ordinary(text)
-        ids = []
-        for k, part in enumerate(self._special_re.split(text)):  # text, special, text, special, ...
-            if k % 2:
-                ids.append(self.special_tokens[part])
-            elif part:
-                ids.extend(self._encode_ordinary(part))
-        return ids
+        # The cache lookup (map over dict.__getitem__) runs in C; only new pre-tokens reach Python.
+        return list(chain.from_iterable(map(self._cache.__getitem__, pretokenize(self._pat, text))))
 
     def decode(self, ids) -> str:
         """Token ids -> text. Unknown tokens decode to "\\ufffd"; so do byte sequences that are not
@@ -471,25 +398,30 @@ class Tokenizer:
 
         return {
             "format": FORMAT,
-            "version": VERSION,
+            "version": Tokenizer.VERSION,  # a subclass that writes more fields writes its own
             "pattern": self.pattern,
             "alphabet": self.alphabet,
             "unk_id": self.unk_id,
-            "special_tokens": self.special_tokens,
             "vocab_size": self.vocab_size,
             "vocab": {str(i): show(b) for i, b in enumerate(self._vocab)},
             "merges": [list(m) for m in self._merges],
         }
 
     @classmethod
+    def fields_from_dict(cls, d: dict) -> dict:
+        """A subclass's own fields of a saved file, as constructor keywords (plain BPE has none)."""
+        return {}
+
+    @classmethod
     def from_dict(cls, d: dict, source: str = "tokenizer") -> "Tokenizer":
-        """A tokenizer from its to_dict() form, plain or Scaffold-BPE (by "version"), checked."""
+        """A tokenizer from its to_dict() form, of the class its "version" names, checked."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise TokenizerError(f'{source} is not a {FORMAT} tokenizer file (no "format": "{FORMAT}")')
-        if d.get("version") not in (VERSION, VERSION_SCAFFOLD):
+        reader = FILE_VERSIONS.get(d.get("version"))
+        if reader is None:
+            known = " and ".join(f"{v} ({c.__name__})" for v, c in FILE_VERSIONS.items())
             raise TokenizerError(
-                f"{source} is format version {d.get('version')!r}; "
-                f"this bpe_tokenizer.py reads version {VERSION} (BPE) and {VERSION_SCAFFOLD} (Scaffold-BPE)"
+                f"{source} is format version {d.get('version')!r}; this bpe_tokenizer.py reads version {known}"
             )
 
         def token(v) -> bytes:  # text, or a list of byte values (see to_dict)
@@ -498,14 +430,17 @@ class Tokenizer:
             return v.encode() if isinstance(v, str) else bytes(v)
 
         try:
-            scaffold = [int(i) for i in d["scaffold_tokens"]] if d["version"] == VERSION_SCAFFOLD else []
-            n = d["vocab_size"] + len(scaffold)
-            vocab = [token(d["vocab"][str(i)]) for i in range(n)]
+            vocab = [token(d["vocab"][str(i)]) for i in range(len(d["vocab"]))]
             merges = [tuple(int(x) for x in m) for m in d["merges"]]
             if any(len(m) != 3 for m in merges):
                 raise ValueError("each merge must be [a, b, new_id]")
-            args = vocab, merges, d["pattern"], d["special_tokens"], d["alphabet"], d["unk_id"]
-            return ScaffoldTokenizer(*args, scaffold) if scaffold else Tokenizer(*args)
+            fields = reader.fields_from_dict(d)
+            if d.get("special_tokens"):  # a file trained with special tokens: bpe_extras.py reads them
+                reader, fields = with_special_tokens(reader), {**fields, "special_tokens": d["special_tokens"]}
+            tok = reader(vocab, merges, d["pattern"], d["alphabet"], d["unk_id"], **fields)
+            if tok.vocab_size != d["vocab_size"]:
+                raise ValueError(f"vocab_size is {d['vocab_size']!r}, but the vocab holds {tok.vocab_size} tokens")
+            return tok
         except TokenizerError as e:
             raise TokenizerError(f"{source}: {e}") from None
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
@@ -513,16 +448,7 @@ class Tokenizer:
 
     def save(self, path) -> None:
         """Write human-readable JSON (one vocab entry and one merge per line), atomically."""
-        d = self.to_dict()
-        head = {k: v for k, v in d.items() if k not in ("vocab", "merges")}
-
-        def dump(x):
-            return json.dumps(x, ensure_ascii=False)
-
-        lines = ["{"] + [f"  {dump(k)}: {dump(v)}," for k, v in head.items()]
-        lines += ['  "vocab": {', ",\n".join(f"    {dump(k)}: {dump(v)}" for k, v in d["vocab"].items()), "  },"]
-        lines += ['  "merges": [', ",\n".join(f"    {dump(m)}" for m in d["merges"]), "  ]", "}", ""]
-        write_atomic(path, "\n".join(lines))  # bpe_extras.py
+        write_atomic(path, readable_json(self.to_dict()))  # bpe_extras.py
 
     @classmethod
     def load(cls, path) -> "Tokenizer":
@@ -537,8 +463,10 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         kind = "byte-level" if self.alphabet is None else f"alphabet of {len(self.alphabet)} + unk"
-        scaffold = f", scaffold_tokens={len(self.scaffold_tokens)}" if self.scaffold_tokens else ""
-        return f"{type(self).__name__}(vocab_size={self.vocab_size}, {kind}, merges={len(self._merges)}{scaffold})"
+        return f"{type(self).__name__}(vocab_size={self.vocab_size}, {kind}, merges={len(self._merges)})"
+
+
+FILE_VERSIONS[Tokenizer.VERSION] = Tokenizer
 
 
 # --- 2. Scaffold-BPE (v4) -----------------------------------------------------------------------
@@ -558,9 +486,9 @@ class Tokenizer:
 #   shortest sequence of normal tokens: undo the merge that made it, and again for each half that
 #   is scaffold too (every token is made by one merge, so this split is unique and follows BPE's own
 #   structure; it is not a search over all ways to spell the bytes with normal tokens).
-# - Ids: base symbols, normal merged tokens in learned order, special tokens, then the scaffold
-#   tokens. So ids 0..vocab_size-1 are exactly the model's tokens (an embedding of vocab_size rows,
-#   no row for a scaffold token), and encode never outputs an id >= vocab_size. A file with scaffold
+# - Ids: base symbols, normal merged tokens in learned order, then the scaffold tokens. So ids
+#   0..vocab_size-1 are exactly the model's tokens (an embedding of vocab_size rows, no row for a
+#   scaffold token), and encode never outputs an id >= vocab_size. A file with scaffold
 #   tokens is format version 2 (version 1 plus "scaffold_tokens").
 #
 # Worked example (byte-level, "aaabdaaabac", vocab_size=258: 2 normal merged tokens), counts after
@@ -650,30 +578,20 @@ def learn_scaffold_merges(words, freqs, num_merges: int, token_bytes, progress: 
     return merges, scaffold
 
 
-VERSION_SCAFFOLD = 2  # a file format version: 1 + "scaffold_tokens"; "vocab" also holds the scaffold ids
-
-
 class ScaffoldTokenizer(Tokenizer):
     """A BPE tokenizer whose scaffold tokens (the last ids, from vocab_size on) are merge
     intermediates that encode splits back up; everything else is as in Tokenizer."""
 
-    def __init__(
-        self,
-        vocab,
-        merges,
-        pattern=GPT2_SPLIT_PATTERN,
-        special_tokens=None,
-        alphabet=None,
-        unk_id=None,
-        scaffold_tokens=(),
-    ):
-        super().__init__(vocab, merges, pattern, special_tokens, alphabet, unk_id)
+    VERSION = 2  # of the saved file: version 1 + "scaffold_tokens"; "vocab" also holds the scaffold ids
+
+    def __init__(self, vocab, merges, pattern=GPT2_SPLIT_PATTERN, alphabet=None, unk_id=None, scaffold_tokens=()):
+        super().__init__(vocab, merges, pattern, alphabet, unk_id)
         self._scaffold = frozenset(int(i) for i in scaffold_tokens)
         n = len(self._vocab)
         if self._scaffold != set(range(n - len(self._scaffold), n)):
             raise TokenizerError(f"scaffold tokens must be the last ids {n - len(self._scaffold)}..{n - 1}")
         made_by = {c: (a, b) for a, b, c in reversed(self._merges)}  # id -> the first merge that makes it
-        if not self._scaffold <= made_by.keys() - {self.unk_id, *self.special_tokens.values()}:
+        if not self._scaffold <= made_by.keys() - {self.unk_id}:
             raise TokenizerError("a scaffold token must be made by a merge")
         # Demolishing: each scaffold token -> the normal tokens it splits into, by undoing its merge,
         # and again for each half that is scaffold too. Halves are shorter, so shortest first.
@@ -699,36 +617,25 @@ class ScaffoldTokenizer(Tokenizer):
         vocab_size: int,
         alphabet: str | None = None,
         pattern: str = GPT2_SPLIT_PATTERN,
-        special_tokens=(),
         progress: bool = True,
         num_workers: int | None = None,
     ) -> "Tokenizer":
         """As Tokenizer.train, but `vocab_size` counts only the tokens a model sees; the scaffold
         tokens come on top, with ids from vocab_size on."""
-        base, special_tokens, num_merges = _plan(vocab_size, alphabet, special_tokens)
-        words, freqs = _training_words(text, alphabet, pattern, special_tokens, num_workers)
+        base, num_merges = _plan(vocab_size, alphabet)
+        words, freqs = _training_words(text, alphabet, pattern, num_workers)
         merges, scaffold = learn_scaffold_merges(words, freqs, num_merges, base, progress)
-        # Ids: base, the merges that are not scaffold, special tokens, then the scaffold tokens.
-        # learn_scaffold_merges numbers merge k as len(base) + k; `new_id` renumbers.
+        # learn_scaffold_merges numbers merge k as len(base) + k ("learned" ids); the ids here are
+        # base, the merges that are not scaffold, then the scaffold tokens: `new_id` renumbers.
         learned = list(base)
         for a, b in merges:
             learned.append(learned[a] + learned[b])
-        vocab = list(base)
-        new_id = list(range(len(base))) + [None] * len(merges)
-        for i in range(len(base), len(learned)):
-            if i not in scaffold:
-                new_id[i] = len(vocab)
-                vocab.append(learned[i])
-        specials = {}
-        for s in special_tokens:
-            specials[s] = len(vocab)
-            vocab.append(s.encode())
-        for i in sorted(scaffold):
-            new_id[i] = len(vocab)
-            vocab.append(learned[i])
+        order = [i for i in range(len(learned)) if i not in scaffold] + sorted(scaffold)
+        new_id = {old: new for new, old in enumerate(order)}
         triples = [(new_id[a], new_id[b], new_id[len(base) + k]) for k, (a, b) in enumerate(merges)]
         unk_id = None if alphabet is None else len(base) - 1
-        return cls(vocab, triples, pattern, specials, alphabet, unk_id, [new_id[i] for i in sorted(scaffold)])
+        vocab = [learned[i] for i in order]
+        return cls(vocab, triples, pattern, alphabet, unk_id, [new_id[i] for i in sorted(scaffold)])
 
     def _encode_word(self, word: str) -> list[int]:
         ids = super()._encode_word(word)  # all merges, as in plain BPE
@@ -739,95 +646,21 @@ class ScaffoldTokenizer(Tokenizer):
     def to_dict(self) -> dict:
         d = super().to_dict()
         if self._scaffold:  # only then: a file without scaffold tokens is a plain BPE file, unchanged
-            d.update(version=VERSION_SCAFFOLD, scaffold_tokens=self.scaffold_tokens)
+            d.update(version=self.VERSION, scaffold_tokens=self.scaffold_tokens)
         return d
 
+    @classmethod
+    def fields_from_dict(cls, d: dict) -> dict:
+        return {"scaffold_tokens": [int(i) for i in d["scaffold_tokens"]]}
 
-# --- 3. GPT-2's files ---------------------------------------------------------------------------
-
-# GPT-2's files (encoder.json and vocab.bpe), and any vocabulary + ordered merges: the tests use
-# them to check that Hugging Face `tokenizers` and tiktoken encode exactly as this file does.
-
-
-def gpt2_bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's byte -> printable character table (openai/gpt-2, src/encoder.py), used in its files."""
-    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    cs = list(bs)
-    n = 0
-    for b in range(256):
-        if b not in bs:  # bytes that would print badly get the characters from U+0100 on
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + f", scaffold_tokens={len(self._scaffold)})"
 
 
-def from_vocab_and_merges(
-    vocab, merges, pattern=GPT2_SPLIT_PATTERN, special_tokens=(), alphabet=None, unk_id=None
-) -> Tokenizer:
-    """Build a tokenizer from id -> bytes and an ordered merge list, e.g. GPT-2's files.
-
-    merges: pairs of ids (a, b), pairs of byte strings, or triples (a, b, new_id). For pairs,
-    the new id is the token whose bytes are the concatenation (the lowest such id not made by an
-    earlier merge). special_tokens: a dict text -> id, or texts (an existing token with the same
-    bytes is used, else a new id is appended). alphabet/unk_id: as in the Tokenizer constructor.
-    """
-    try:
-        n = len(vocab)
-        if sorted(vocab) != list(range(n)):
-            raise TokenizerError("vocab ids must be exactly 0..len(vocab)-1")
-        table = [bytes(vocab[i]) for i in range(n)]
-        by_bytes = defaultdict(list)
-        for i, b in enumerate(table):
-            by_bytes[b].append(i)
-        produced, triples = set(), []
-        for r, m in enumerate(merges):
-            if len(m) == 3:
-                a, b, c = (int(x) for x in m)
-            else:
-                a, b = (by_bytes[x][0] if isinstance(x, (bytes, bytearray)) else int(x) for x in m)
-                c = next((i for i in by_bytes[table[a] + table[b]] if i not in produced), None)
-                if c is None:
-                    raise TokenizerError(f"merge {r}: no token for {table[a] + table[b]!r} in the vocabulary")
-            produced.add(c)
-            triples.append((a, b, c))
-    except TokenizerError:
-        raise
-    except (KeyError, IndexError, TypeError, ValueError) as e:
-        raise TokenizerError(f"malformed vocab or merges: {type(e).__name__}: {e}") from None
-    if isinstance(special_tokens, dict):
-        specials = dict(special_tokens)
-    else:
-        specials = {}
-        for s in special_tokens:
-            ids = [i for i in by_bytes.get(s.encode(), []) if i not in produced]
-            if ids:
-                specials[s] = ids[0]
-            else:
-                specials[s] = len(table)
-                table.append(s.encode())
-    return Tokenizer(table, triples, pattern, specials, alphabet, unk_id)
+FILE_VERSIONS[ScaffoldTokenizer.VERSION] = ScaffoldTokenizer
 
 
-def from_gpt2_files(encoder_json, vocab_bpe, special_tokens=("<|endoftext|>",)) -> Tokenizer:
-    """Build from GPT-2's published encoder.json and vocab.bpe (tokens written as printable
-    characters through GPT-2's bytes_to_unicode table). Encodes exactly as GPT-2 does."""
-    decoder = {ch: b for b, ch in gpt2_bytes_to_unicode().items()}
-    try:
-        encoder = json.loads(Path(encoder_json).read_text(encoding="utf-8"))
-        vocab = {i: bytes(decoder[ch] for ch in tok) for tok, i in encoder.items()}
-        lines = Path(vocab_bpe).read_text(encoding="utf-8").split("\n")
-        merges = []
-        for line in lines:
-            if line and not line.startswith("#version"):
-                x, y = line.split(" ")
-                merges.append((bytes(decoder[ch] for ch in x), bytes(decoder[ch] for ch in y)))
-    except (OSError, ValueError, KeyError, AttributeError) as e:
-        raise TokenizerError(f"cannot read GPT-2 files {encoder_json}, {vocab_bpe}: {e}") from None
-    return from_vocab_and_merges(vocab, merges, GPT2_SPLIT_PATTERN, special_tokens)
-
-
-# --- 4. the ladder's tokenizers by name ---------------------------------------------------------
+# --- 3. the ladder's tokenizers by name ---------------------------------------------------------
 #
 # A rung selects its tokenizer by name: its Config's `tokenizer` field ("char" by default, v2 sets
 # "bpe", ...). common/ takes the list of names from KINDS, passes the name to train_kind, caches
@@ -878,42 +711,46 @@ class CharTokenizer:
         write_atomic(path, json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
 
 
-# name -> (what it is, for --help; Tokenizer.train's options, None for CharTokenizer)
+# name -> (what it is, for --help; (the class that trains it, its `train` options))
 KINDS = {
-    "char": ("characters of the training text + unk; --vocab is ignored (v0, v1; bpe_tokenizer.py part 4)", None),
-    "bpe": ("byte-level BPE (v2; bpe_tokenizer.py part 1)", {}),
+    "char": (
+        "characters of the training text + unk; --vocab is ignored (v0, v1; bpe_tokenizer.py part 3)",
+        (CharTokenizer, {}),
+    ),
+    "bpe": ("byte-level BPE (v2; bpe_tokenizer.py part 1)", (Tokenizer, {})),
     "bpe-english": (
         "BPE on printable ASCII + \\n \\t, the rest unknown (v3; bpe_tokenizer.py part 1)",
-        {"alphabet": ENGLISH_ALPHABET},
+        (Tokenizer, {"alphabet": ENGLISH_ALPHABET}),
     ),
     "bpe-scaffold": (
         "Scaffold-BPE on bpe-english's alphabet (v4; bpe_tokenizer.py part 2)",
-        {"alphabet": ENGLISH_ALPHABET, "scaffold": True},
+        (ScaffoldTokenizer, {"alphabet": ENGLISH_ALPHABET}),
     ),
 }
 
 
 def takes_vocab(kind: str) -> bool:
     """Whether the tokenizer `kind` has a size to choose (--vocab): every kind but "char"."""
-    return KINDS[kind][1] is not None
+    return KINDS[kind][1][0] is not CharTokenizer
 
 
 def train_kind(kind: str, text, vocab: int, label: str = "the text", progress: bool = True):
     """The tokenizer named `kind` (see KINDS) with `vocab` ids, trained on `text` (a str, or an
-    iterable of str pieces cut by cut_stream: the same tokenizer as on their concatenation). A BPE training
-    prints one line before it (naming the text `label`) and one after it if the text ran out of pairs."""
+    iterable of str pieces cut at pre-token boundaries: the same tokenizer as on their concatenation).
+    A BPE training prints one line before it (naming the text `label`) and one after it if the text
+    ran out of pairs."""
     if kind not in KINDS:
         raise TokenizerError(f"unknown tokenizer {kind!r}; choose one of {', '.join(KINDS)}")
+    trainer, options = KINDS[kind][1]
     if not takes_vocab(kind):
-        return CharTokenizer.train(text)
-    options = KINDS[kind][1]
+        return trainer.train(text)
     if vocab <= 0:
         raise TokenizerError(f"--tokenizer {kind} needs --vocab N (e.g. --vocab 500)")
     minimum = len(base_symbols(options.get("alphabet")))  # base symbols (+ unk)
     if vocab < minimum:
         raise TokenizerError(f"--vocab {vocab} is smaller than the {kind} alphabet; use at least {minimum}")
     print(f"training a {kind} tokenizer (vocab {vocab}) on {label}")
-    tok = Tokenizer.train(text, vocab, progress=progress, **options)
+    tok = trainer.train(text, vocab, progress=progress, **options)
     if tok.vocab_size < vocab:
         print(
             f"note: the training text has no more pairs to merge, so the {kind} tokenizer has "
@@ -934,178 +771,14 @@ def load_tokenizer(path):
     return tokenizer_from_dict(read_json(path), str(path))
 
 
-# --- 5. command line ----------------------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error in one line (and exits 2) instead of usage + error."""
-
-    def error(self, message):
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
-
-def _check_out(path: Path) -> None:
-    """Fail before a long training, not after it, when --out cannot be written."""
-    if path.is_dir():
-        raise TokenizerError(f"--out {path} is a folder; give a file path such as {path / 'tokenizer.json'}")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent  # the folder that write_atomic will create the rest in
-    if not folder.is_dir():
-        raise TokenizerError(f"--out {path}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise TokenizerError(f"--out {path}: cannot write in {folder} (read-only or permission denied)")
-
-
-def _write_output(args, text: str) -> None:
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        write_atomic(args.out, text)
-
-
-def cmd_train(args) -> None:
-    if args.data != "-" and not Path(args.data).exists():
-        raise TokenizerError(
-            f"--data {args.data} does not exist: give a UTF-8 text file "
-            "(for a corpus of the ladder, its file, e.g. $LADDER_DATA_DIR/wikitext-2/train.txt)"
-        )
-    text = read_text(args.data, "--data")
-    if not text.strip():
-        raise TokenizerError(f"--data {args.data} has no text (it is empty or only whitespace): nothing to train on")
-    held_out = read_text(args.valid, "--valid") if args.valid else None
-    _check_out(Path(args.out))
-    alphabet = {"bytes": None, "english": ENGLISH_ALPHABET}[args.alphabet]
-    t0 = time.perf_counter()
-    tok = Tokenizer.train(
-        text,
-        args.vocab,
-        alphabet,
-        args.pattern,
-        args.special,
-        not args.no_progress,
-        args.num_workers,
-        scaffold=args.scaffold,
-    )
-    seconds = time.perf_counter() - t0
-    tok.save(args.out)
-    scaffold = tok.scaffold_tokens
-    n_merges = len(tok.merges) - len(scaffold)  # the merged tokens that count toward vocab_size
-    print(f"trained on {args.data} ({len(text.encode()):,} bytes) in {seconds:.2f} s")
-    asked = args.vocab - (tok.vocab_size - n_merges)
-    note = "" if n_merges == asked else f" (asked for {asked:,}: the text has no more pairs to merge)"
-    print(f"merges: {n_merges:,}{note}; vocab_size: {tok.vocab_size:,}; saved to {args.out}")
-    if args.scaffold:
-        shown = ", ".join(repr(tok.token_bytes(i).decode("utf-8", "replace")) for i in scaffold[:10])
-        print(
-            f"scaffold tokens: {len(scaffold):,} (merge intermediates, not counted in vocab_size, "
-            f"never output by encode)" + (f"; the first {min(10, len(scaffold))}: {shown}" if scaffold else "")
-        )
-    name, sample = ("valid", held_out) if held_out is not None else ("train", text)
-    ids = tok.encode(sample)
-    n_bytes = len(sample.encode())
-    print(
-        f"{name}: {n_bytes:,} bytes -> {len(ids):,} tokens = {n_bytes / max(1, len(ids)):.3f} bytes/token"
-        + (f"; {ids.count(tok.unk_id):,} unknown characters (decoded as U+FFFD)" if tok.unk_id is not None else "")
-    )
-
-
-def cmd_encode(args) -> None:
-    tok = Tokenizer.load(args.tokenizer)
-    text = args.text if args.text is not None else read_text(args.input, "--input")
-    ids = tok.encode(text)
-    _write_output(args, " ".join(map(str, ids)) + "\n")
-    unknown = f", {ids.count(tok.unk_id):,} unknown" if tok.unk_id is not None else ""
-    print(f"{len(text.encode()):,} bytes -> {len(ids):,} tokens{unknown}", file=sys.stderr)
-
-
-def cmd_decode(args) -> None:
-    tok = Tokenizer.load(args.tokenizer)
-    raw = args.ids if args.ids is not None else read_text(args.input, "--input")
-    try:
-        ids = [int(x) for x in raw.replace(",", " ").split()]
-    except ValueError as e:
-        raise TokenizerError(f"token ids must be integers separated by spaces: {e}") from None
-    _write_output(args, tok.decode(ids))
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="bpe_tokenizer.py",
-        description="Byte-pair-encoding tokenizer from scratch: train on a text file, encode, decode.",
-        allow_abbrev=False,
-    )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    p = sub.add_parser("train", help="learn a tokenizer from a text file", allow_abbrev=False)
-    g = p.add_argument_group("data")
-    g.add_argument(
-        "--data",
-        required=True,
-        help="a UTF-8 text file to train on (a ladder corpus: its file, e.g. $LADDER_DATA_DIR/wikitext-2/train.txt)",
-    )
-    g.add_argument("--valid", default=None, help="a UTF-8 text file to report bytes per token on (default: --data)")
-    g = p.add_argument_group("tokenizer")
-    g.add_argument(
-        "--vocab",
-        type=int,
-        default=8000,
-        help="total vocabulary size: base symbols + unk + merges + specials (without scaffold tokens)",
-    )
-    g.add_argument(
-        "--alphabet",
-        choices=("bytes", "english"),
-        default="bytes",
-        help="bytes: 256 base bytes, every text round-trips; english: printable ASCII + \\n \\t, the rest is unknown",
-    )
-    g.add_argument(
-        "--special",
-        action="append",
-        default=[],
-        metavar="TEXT",
-        help="a special token, e.g. '<|endoftext|>' (repeatable)",
-    )
-    g.add_argument("--pattern", default=GPT2_SPLIT_PATTERN, help="pre-tokenization regex (default: GPT-2's)")
-    g.add_argument(
-        "--scaffold",
-        action="store_true",
-        help="Scaffold-BPE (arXiv 2404.17808): merge intermediates that rarely occur on their own become "
-        "scaffold tokens, which --vocab does not count and encode splits back up",
-    )
-    g = p.add_argument_group("output")
-    g.add_argument("--out", required=True, help="where to write the tokenizer JSON")
-    g.add_argument("--num_workers", type=int, default=None, help="processes for pre-tokenization (default: all cores)")
-    g.add_argument("--no_progress", action="store_true", help="no progress bar")
-    p.set_defaults(run=cmd_train)
-
-    for name, what in (("encode", "text -> token ids (space-separated)"), ("decode", "token ids -> text")):
-        p = sub.add_parser(name, help=what, description=what, allow_abbrev=False)
-        p.add_argument("--tokenizer", required=True, help="a tokenizer JSON written by `train`")
-        src = p.add_mutually_exclusive_group(required=True)
-        if name == "encode":
-            src.add_argument("--text", help="the text to encode")
-        else:
-            src.add_argument("--ids", help="the ids to decode, e.g. '72 101 108'")
-        src.add_argument("--input", help="a UTF-8 file to read ('-' for stdin)")
-        p.add_argument("--out", default=None, help="write here instead of stdout")
-        p.set_defaults(run=cmd_encode if name == "encode" else cmd_decode)
-    return parser
+# --- 4. command line ----------------------------------------------------------------------------
+#
+# `python bpe_tokenizer.py train --data FILE --tokenizer KIND --vocab N --out FILE`, then encode and
+# decode with `--tokenizer_file FILE`: the ladder's words. Its flags and messages are in bpe_extras.py.
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        args.run(args)
-    except TokenizerError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:  # one not foreseen above still gets one line
-        print(f"error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return cli(argv, KINDS, takes_vocab, load_tokenizer)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_tokenizer import best_of
 from benchmarks.reports import header, machine
-from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer
+from bpe_tokenizer import ENGLISH_ALPHABET, ScaffoldTokenizer, Tokenizer
 from common.config import ArgParser
 from common.corpus import load_corpus
 from common.errors import run_cli
@@ -31,7 +31,8 @@ def show(tok: Tokenizer, i: int) -> str:
 
 def measure(corpus, vocab, alphabet, scaffold, repeats) -> dict:
     seconds, tok = best_of(
-        repeats, lambda: Tokenizer.train(corpus.train, vocab, alphabet, progress=False, scaffold=scaffold)
+        repeats,
+        lambda: (ScaffoldTokenizer if scaffold else Tokenizer).train(corpus.train, vocab, alphabet, progress=False),
     )
     ids = tok.encode(corpus.valid)
     assert max(ids) < tok.vocab_size, "encode output an id outside the model's vocabulary"
@@ -40,7 +41,7 @@ def measure(corpus, vocab, alphabet, scaffold, repeats) -> dict:
         "seconds": seconds,
         "tok": tok,
         "merges": len(tok.merges),
-        "scaffold": len(tok.scaffold_tokens),
+        "scaffold": len(getattr(tok, "scaffold_tokens", [])),
         "bytes_per_token": n_bytes / len(ids),
         "tokens": len(ids),
         "unused": tok.vocab_size - len(set(ids)),

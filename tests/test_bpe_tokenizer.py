@@ -1,6 +1,7 @@
 """Tests for bpe_tokenizer.py: exact merges and ids, round trips, save/load, special tokens, the
-restricted alphabet, equivalence with a naive trainer, Hugging Face `tokenizers` and tiktoken; the
-ladder's tokenizer kinds (part 4); atomic writes; and every bad input to the CLI as one line.
+restricted alphabet, equivalence with a naive trainer, Hugging Face `tokenizers` and tiktoken
+(through GPT-2's files, tests/gpt2_formats.py); the ladder's tokenizer kinds (part 3); atomic
+writes; the CLI in the ladder's words, its old spellings, and every bad input to it as one line.
 
 Run: pytest tests/test_bpe_tokenizer.py   (hermetic: tmp_path only, no network; about 10 s)
 """
@@ -23,17 +24,15 @@ from hypothesis import strategies as st
 
 import bpe_extras
 import bpe_tokenizer
-from bpe_extras import cut_stream, encode_batch, encode_iterable
+from bpe_extras import cut_stream, encode_batch, encode_iterable, train_with_special_tokens
 from bpe_tokenizer import (
     ENGLISH_ALPHABET,
     GPT2_SPLIT_PATTERN,
     KINDS,
     CharTokenizer,
+    ScaffoldTokenizer,
     Tokenizer,
     TokenizerError,
-    from_gpt2_files,
-    from_vocab_and_merges,
-    gpt2_bytes_to_unicode,
     load_tokenizer,
     takes_vocab,
     tokenizer_from_dict,
@@ -41,6 +40,7 @@ from bpe_tokenizer import (
 )
 from tests.bpe_reference import initial_sequences, replace_pair
 from tests.conftest import read_fifo
+from tests.gpt2_formats import from_gpt2_files, from_vocab_and_merges, gpt2_bytes_to_unicode, write_gpt2_files
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "sample.txt"
@@ -70,7 +70,7 @@ def tok():
 
 @pytest.fixture(scope="module")
 def tok_specials():
-    return Tokenizer.train(SAMPLE, 300, special_tokens=["<|endoftext|>", "<|end|>", "<| a |>"], progress=False)
+    return train_with_special_tokens(Tokenizer, SAMPLE, 300, ["<|endoftext|>", "<|end|>", "<| a |>"], progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +216,7 @@ def test_deterministic_and_independent_of_workers(monkeypatch):
 
 def test_vocab_smaller_than_alphabet_says_the_minimum():
     with pytest.raises(TokenizerError, match="minimum is 258"):
-        Tokenizer.train("abc", 200, special_tokens=["<|a|>", "<|b|>"], progress=False)
+        train_with_special_tokens(Tokenizer, "abc", 200, ["<|a|>", "<|b|>"], progress=False)
     with pytest.raises(TokenizerError, match=r"minimum is 98 \(97 base symbols \+ 1 unknown\)"):
         Tokenizer.train("abc", 50, alphabet=ENGLISH_ALPHABET, progress=False)
 
@@ -231,7 +231,7 @@ def test_runs_out_of_pairs():
 
 def test_special_tokens_never_split_overlapping_and_adjacent():
     specials = ["<|endoftext|>", "<|end|>", "<|endoftext|><|end|>"]
-    t = Tokenizer.train(SAMPLE + "<|endoftext|>" * 50, 300, special_tokens=specials, progress=False)
+    t = train_with_special_tokens(Tokenizer, SAMPLE + "<|endoftext|>" * 50, 300, specials, progress=False)
     eot, end, both = (t.special_tokens[s] for s in specials)
     assert (eot, end, both) == (297, 298, 299)
     assert t.token_bytes(eot) == b"<|endoftext|>"
@@ -246,7 +246,7 @@ def test_special_tokens_never_split_overlapping_and_adjacent():
 
 
 def test_special_token_in_restricted_alphabet():
-    t = Tokenizer.train(SAMPLE, 98 + 20 + 1, alphabet=ENGLISH_ALPHABET, special_tokens=["<|é|>"], progress=False)
+    t = train_with_special_tokens(Tokenizer, SAMPLE, 98 + 20 + 1, ["<|é|>"], alphabet=ENGLISH_ALPHABET, progress=False)
     assert t.special_tokens == {"<|é|>": 118} and t.token_bytes(118) == "<|é|>".encode()
     assert t.encode("a<|é|>é") == [t.encode("a")[0], 118, t.unk_id]
     assert t.decode(t.encode("x<|é|>")) == "x<|é|>"
@@ -257,7 +257,7 @@ def test_special_token_in_restricted_alphabet():
 
 @pytest.mark.parametrize("alphabet", [None, ENGLISH_ALPHABET])
 def test_save_load_identical(tmp_path, alphabet):
-    t = Tokenizer.train(SAMPLE, 400, alphabet=alphabet, special_tokens=["<|endoftext|>"], progress=False)
+    t = train_with_special_tokens(Tokenizer, SAMPLE, 400, ["<|endoftext|>"], alphabet=alphabet, progress=False)
     t.save(tmp_path / "a.json")
     u = Tokenizer.load(tmp_path / "a.json")
     u.save(tmp_path / "b.json")
@@ -283,6 +283,16 @@ def test_bad_files_give_one_line(tmp_path, content, match):
     assert "\n" not in str(e.value)
 
 
+def test_files_written_before_special_tokens_moved_still_load(tmp_path, tok, tok_specials):
+    # until special tokens moved to bpe_extras.py, every file had "special_tokens" ({} when none)
+    items = list(tok.to_dict().items())
+    old = dict(items[:5] + [("special_tokens", {})] + items[5:])
+    (tmp_path / "old.json").write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    assert type(Tokenizer.load(tmp_path / "old.json")) is Tokenizer and Tokenizer.load(tmp_path / "old.json") == tok
+    d = tok_specials.to_dict()
+    assert list(d)[5] == "special_tokens" and Tokenizer.from_dict(d).special_tokens == tok_specials.special_tokens
+
+
 def test_tampered_file_is_rejected(tmp_path, tok):
     d = tok.to_dict()
     d["vocab"]["300"] = "xyz"
@@ -302,21 +312,6 @@ def test_rebuilt_from_vocab_and_merges_encodes_identically(tok, tok_en, alphabet
         assert u == t
         for text in TEXTS:
             assert u.encode(text) == t.encode(text)
-
-
-def write_gpt2_files(t, folder):
-    """Export in the format of GPT-2's published encoder.json and vocab.bpe."""
-    b2u = gpt2_bytes_to_unicode()
-
-    def show(b):
-        return "".join(b2u[x] for x in b)
-
-    encoder = {show(t.token_bytes(i)): i for i in range(t.vocab_size)}
-    assert len(encoder) == t.vocab_size  # no two tokens with the same bytes
-    (folder / "encoder.json").write_text(json.dumps(encoder), encoding="utf-8")
-    lines = ["#version: 0.2"] + [f"{show(t.token_bytes(a))} {show(t.token_bytes(b))}" for a, b in t.merges]
-    (folder / "vocab.bpe").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder / "encoder.json", folder / "vocab.bpe"
 
 
 def test_gpt2_files_match_huggingface_and_tiktoken(tmp_path, tok):
@@ -432,7 +427,7 @@ def test_custom_pattern_never_drops_text():
         Tokenizer.train(SAMPLE, 300, pattern=r"(\w)+", progress=False)
 
 
-# --- the ladder's tokenizers by name (part 4) --------------------------------------------------------
+# --- the ladder's tokenizers by name (part 3) --------------------------------------------------------
 
 
 def test_the_tokenizer_owns_its_kinds_and_imports_nothing_from_common():
@@ -455,7 +450,7 @@ def test_every_kind_is_the_tokenizer_it_names(capsys):
     assert train_kind("bpe", SAMPLE, 300, progress=False) == Tokenizer.train(SAMPLE, 300, progress=False)
     en = Tokenizer.train(SAMPLE, 300, ENGLISH_ALPHABET, progress=False)
     assert train_kind("bpe-english", SAMPLE, 300, progress=False) == en
-    scaffold = Tokenizer.train(SAMPLE, 300, ENGLISH_ALPHABET, progress=False, scaffold=True)
+    scaffold = ScaffoldTokenizer.train(SAMPLE, 300, ENGLISH_ALPHABET, progress=False)
     assert train_kind("bpe-scaffold", SAMPLE, 300, progress=False) == scaffold and scaffold.scaffold_tokens
 
 
@@ -630,6 +625,25 @@ BAD_INPUTS = {
     "encode --out is a folder": (["encode", "--tokenizer", "TOK", "--text", "x", "--out", "FOLDER"], "is a folder"),
     "id outside the vocabulary": (["decode", "--tokenizer", "TOK", "--ids", "1 99999"], "outside"),
     "ids that are not integers": (["decode", "--tokenizer", "TOK", "--ids", "1 x"], "integers"),
+    # the same faults in the new spelling, and faults of the spellings themselves
+    "missing --tokenizer_file": (["encode", "--tokenizer_file", "nope.json", "--text", "x"], "does not exist"),
+    "truncated --tokenizer_file": (["decode", "--tokenizer_file", "TRUNCATED", "--ids", "1"], "not valid JSON"),
+    "no tokenizer file": (["encode", "--text", "x"], "encode needs --tokenizer_file FILE"),
+    "a kind where a file belongs": (["encode", "--tokenizer", "bpe", "--text", "x"], "train --tokenizer bpe"),
+    "both spellings": (["decode", "--tokenizer", "TOK", "--tokenizer_file", "TOK", "--ids", "1"], "alone"),
+    "an unknown kind": (["train", "--data", "TEXT", "--tokenizer", "bpe-french"], "invalid choice: 'bpe-french'"),
+    "a kind and its old spelling": (
+        ["train", "--data", "TEXT", "--tokenizer", "bpe", "--alphabet", "english"],
+        "give --tokenizer bpe alone",
+    ),
+    "char with a special token": (
+        ["train", "--data", "TEXT", "--tokenizer", "char", "--special", "<s>"],
+        "char has no",
+    ),
+    "vocab below the kind's alphabet": (
+        ["train", "--data", "TEXT", "--tokenizer", "bpe-scaffold", "--vocab", "50"],
+        "minimum is 98 (97 base symbols + 1 unknown)",
+    ),
 }
 
 
@@ -688,3 +702,81 @@ def test_cli_out_folder_end_to_end(tmp_path):
         == f"error: --out {tmp_path / 'out'} is a folder; give a file path such as {tmp_path / 'out' / 'tokenizer.json'}\n"
     )
     assert not list(tmp_path.glob("**/*.tmp")) and not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cli_speaks_the_ladders_words(tmp_path, capsys, kind):
+    """train --tokenizer KIND writes the tokenizer the ladder's KIND is; encode and decode take it
+    with --tokenizer_file; no notice about old spellings."""
+    out = tmp_path / "tok.json"
+    assert cli("train", "--data", FIXTURE, "--tokenizer", kind, "--vocab", 300, "--out", out, "--no_progress") == 0
+    summary = capsys.readouterr()
+    assert "note:" not in summary.err and "bytes/token" in summary.out
+    trainer, options = KINDS[kind][1]
+    want = trainer.train(SAMPLE) if not takes_vocab(kind) else trainer.train(SAMPLE, 300, progress=False, **options)
+    assert load_tokenizer(out).to_dict() == want.to_dict()
+    assert cli("encode", "--tokenizer_file", out, "--text", "héllo wörld") == 0
+    ids = capsys.readouterr().out
+    assert ids.split() == [str(i) for i in want.encode("héllo wörld")]
+    assert cli("decode", "--tokenizer_file", out, "--ids", ids) == 0
+    decoded = capsys.readouterr()
+    assert decoded.out == want.decode(want.encode("héllo wörld")) and "note:" not in decoded.err
+
+
+def test_cli_default_kind_is_bpe(tmp_path, capsys):
+    assert cli("train", "--data", FIXTURE, "--vocab", 300, "--out", tmp_path / "t.json", "--no_progress") == 0
+    assert load_tokenizer(tmp_path / "t.json") == train_kind("bpe", SAMPLE, 300, progress=False)
+
+
+@pytest.mark.parametrize(
+    "old, kind",
+    [
+        (["--alphabet", "bytes"], "bpe"),
+        (["--alphabet", "english"], "bpe-english"),
+        (["--alphabet", "english", "--scaffold"], "bpe-scaffold"),
+    ],
+)
+def test_cli_train_old_spelling_works_with_one_notice(tmp_path, capsys, old, kind):
+    argv = ["train", "--data", FIXTURE, "--vocab", 300, "--no_progress"]
+    assert cli(*argv, "--out", tmp_path / "old.json", *old) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"note: {' '.join(old)} is now --tokenizer {kind};"), err
+    assert cli(*argv, "--out", tmp_path / "new.json", "--tokenizer", kind) == 0
+    assert (tmp_path / "old.json").read_bytes() == (tmp_path / "new.json").read_bytes()
+
+
+def test_cli_byte_level_scaffold_still_works_with_one_notice(tmp_path, capsys):
+    out = tmp_path / "t.json"
+    assert cli("train", "--data", FIXTURE, "--vocab", 300, "--out", out, "--no_progress", "--scaffold") == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--tokenizer bpe-scaffold" in err
+    assert load_tokenizer(out) == ScaffoldTokenizer.train(SAMPLE, 300, progress=False)
+
+
+@pytest.mark.parametrize("command, source", [("encode", ["--text", "héllo"]), ("decode", ["--ids", "104 195 169"])])
+def test_cli_old_tokenizer_file_spelling_works_with_one_notice(tmp_path, capsys, tok, command, source):
+    tok.save(tmp_path / "tok.json")
+    assert cli(command, "--tokenizer_file", tmp_path / "tok.json", *source) == 0
+    new = capsys.readouterr()
+    assert cli(command, "--tokenizer", tmp_path / "tok.json", *source) == 0
+    old = capsys.readouterr()
+    assert old.out == new.out
+    notice = old.err.removeprefix(new.err)
+    assert notice.startswith(f"note: --tokenizer {tmp_path / 'tok.json'} is now --tokenizer_file ")
+    assert notice.count("\n") == 1 and "goes in the next release" in notice
+
+
+def test_cli_special_tokens_and_a_char_tokenizer_file(tmp_path, capsys):
+    out = tmp_path / "t.json"
+    argv = ["train", "--data", FIXTURE, "--vocab", 300, "--out", out, "--no_progress", "--special", "<|endoftext|>"]
+    assert cli(*argv) == 0
+    t = load_tokenizer(out)
+    assert t == train_with_special_tokens(Tokenizer, SAMPLE, 300, ["<|endoftext|>"], progress=False)
+    assert t.special_tokens == {"<|endoftext|>": 299}
+    capsys.readouterr()
+    assert cli("encode", "--tokenizer_file", out, "--text", "a<|endoftext|>") == 0
+    assert capsys.readouterr().out.split()[-1] == "299"
+    # a char tokenizer, e.g. one a rung cached, encodes too
+    CharTokenizer.train(SAMPLE).save(tmp_path / "c.json")
+    assert cli("encode", "--tokenizer_file", tmp_path / "c.json", "--text", "ab") == 0
+    assert capsys.readouterr().out.split() == [str(i) for i in CharTokenizer.train(SAMPLE).encode("ab")]

@@ -1,4 +1,4 @@
-"""Tests for Scaffold-BPE in bpe_tokenizer.py (train(..., scaffold=True)): hand-checked examples,
+"""Tests for Scaffold-BPE in bpe_tokenizer.py (ScaffoldTokenizer.train): hand-checked examples,
 agreement with a naive trainer that recounts everything each step, the id layout (scaffold tokens
 last, never encoded), round trips, the restricted alphabet, save/load, and the CLI.
 
@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import bpe_extras
 import bpe_tokenizer
-from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer
+from bpe_extras import train_with_special_tokens
+from bpe_tokenizer import ENGLISH_ALPHABET, ScaffoldTokenizer, Tokenizer
 from tests.bpe_reference import initial_sequences, replace_pair
 
 SAMPLE = (Path(__file__).parent / "fixtures" / "sample.txt").read_text(encoding="utf-8")
@@ -25,12 +26,12 @@ fast = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 @pytest.fixture(scope="module")
 def tok():
-    return Tokenizer.train(SAMPLE, 256 + 150, progress=False, scaffold=True)
+    return ScaffoldTokenizer.train(SAMPLE, 256 + 150, progress=False)
 
 
 @pytest.fixture(scope="module")
 def tok_en():
-    return Tokenizer.train(SAMPLE, 98 + 100, alphabet=ENGLISH_ALPHABET, progress=False, scaffold=True)
+    return ScaffoldTokenizer.train(SAMPLE, 98 + 100, alphabet=ENGLISH_ALPHABET, progress=False)
 
 
 # --- a naive reference: recount every pair and token after every merge (minbpe style) ------------
@@ -106,7 +107,7 @@ def test_aaabdaaabac_worked_example():
     #   3. (aaa, b) -> aaab      aaa:0 < 1 (pairs all at 1)    aaa is scaffold     normal: aaab
     #   4. (d, aaab) -> daaab    aaab:1, not < 1               stays               normal: aaab, daaab
     # (merge 4: all pairs tie at 1 and (b"d", b"aaab") is the greatest as byte strings.)
-    t = Tokenizer.train("aaabdaaabac", 256 + 2, progress=False, scaffold=True)
+    t = ScaffoldTokenizer.train("aaabdaaabac", 256 + 2, progress=False)
     assert t.vocab_size == 258 and t.scaffold_tokens == [258, 259]
     assert [t.token_bytes(i) for i in range(256, 260)] == [b"aaab", b"daaab", b"aa", b"aaa"]
     assert t.merges == [(97, 97), (258, 97), (259, 98), (100, 256)]
@@ -123,13 +124,13 @@ def test_scaffold_token_returns_to_the_vocabulary():
     #   3. (x, y) -> xy     the queue holds only ab:3        -> (asked for 2 normal merged tokens: stop)
     #   4. ab (3) is at the head: a normal token again        -> (asked for 3: now plain BPE's vocabulary)
     text = "abc " * 6 + "ab " * 3 + "xy " * 5
-    t = Tokenizer.train(text, 6 + 2, alphabet="abcxy", progress=False, scaffold=True)
+    t = ScaffoldTokenizer.train(text, 6 + 2, alphabet="abcxy", progress=False)
     # ids: a b c x y = 0..4, unk = 5, abc = 6, xy = 7, then the scaffold token ab = 8
     assert t.vocab_size == 8 and t.scaffold_tokens == [8] and t.token_bytes(8) == b"ab"
     assert t.merges == [(0, 1), (8, 2), (3, 4)]
     assert t.encode("ab abc xy") == [0, 1, 5, 6, 5, 7]
     assert t.encode(text).count(t.unk_id) == text.count(" ")
-    again = Tokenizer.train(text, 6 + 3, alphabet="abcxy", progress=False, scaffold=True)
+    again = ScaffoldTokenizer.train(text, 6 + 3, alphabet="abcxy", progress=False)
     assert again.scaffold_tokens == [] and again == Tokenizer.train(text, 6 + 3, alphabet="abcxy", progress=False)
 
 
@@ -139,7 +140,7 @@ def test_scaffold_token_returns_to_the_vocabulary():
 @pytest.mark.parametrize("alphabet", [None, ENGLISH_ALPHABET])
 def test_matches_naive_trainer_on_fixture(alphabet):
     base = 256 if alphabet is None else len(set(alphabet)) + 1
-    t = Tokenizer.train(SAMPLE, base + 120, alphabet=alphabet, progress=False, scaffold=True)
+    t = ScaffoldTokenizer.train(SAMPLE, base + 120, alphabet=alphabet, progress=False)
     merges, scaffold = naive_scaffold_train(SAMPLE, 120, alphabet)
     assert scaffold, "the fixture should have scaffold tokens"
     assert learned_view(t) == (merges, scaffold)
@@ -149,14 +150,14 @@ def test_matches_naive_trainer_on_fixture(alphabet):
 @given(st.text(alphabet="ab éz\n😀", max_size=80), st.integers(0, 30))
 def test_matches_naive_trainer_on_random_text(text, n):
     # a tiny alphabet makes ties common, so this checks the tie rules and the incremental counts
-    t = Tokenizer.train(text, 256 + n, progress=False, scaffold=True)
+    t = ScaffoldTokenizer.train(text, 256 + n, progress=False)
     assert learned_view(t) == naive_scaffold_train(text, n)
 
 
 @pytest.mark.parametrize("alphabet", [None, ENGLISH_ALPHABET])
 def test_merges_are_plain_bpe_merges_continued(alphabet):
     # Scaffold-BPE only labels tokens: its pairs merge in plain BPE's order, it just merges more.
-    t = Tokenizer.train(SAMPLE, 256 + 150 if alphabet is None else 98 + 100, alphabet, progress=False, scaffold=True)
+    t = ScaffoldTokenizer.train(SAMPLE, 256 + 150 if alphabet is None else 98 + 100, alphabet, progress=False)
     plain = Tokenizer.train(SAMPLE, t.vocab_size + len(t.scaffold_tokens), alphabet, progress=False)
     as_bytes = [(t.token_bytes(a), t.token_bytes(b)) for a, b in t.merges]
     assert as_bytes == [(plain.token_bytes(a), plain.token_bytes(b)) for a, b in plain.merges]
@@ -167,7 +168,7 @@ def test_merges_are_plain_bpe_merges_continued(alphabet):
 
 @pytest.mark.parametrize("special", [[], ["<|endoftext|>"]])
 def test_vocab_size_counts_only_normal_tokens(special):
-    t = Tokenizer.train(SAMPLE, 256 + 150 + len(special), special_tokens=special, progress=False, scaffold=True)
+    t = train_with_special_tokens(ScaffoldTokenizer, SAMPLE, 256 + 150 + len(special), special, progress=False)
     n, k = t.vocab_size, len(t.scaffold_tokens)
     assert n == 256 + 150 + len(special) and k > 0
     assert len(t.merges) == 150 + k  # the scaffold tokens come on top of the merges asked for
@@ -247,7 +248,7 @@ def test_save_load_keeps_scaffold_tokens(tmp_path, request, which):
 def test_plain_bpe_files_stay_version_1():
     d = Tokenizer.train(SAMPLE, 300, progress=False).to_dict()
     assert d["version"] == 1 and "scaffold_tokens" not in d
-    assert Tokenizer.from_dict(d).scaffold_tokens == []
+    assert type(Tokenizer.from_dict(d)) is Tokenizer  # plain BPE, which has no scaffold tokens
 
 
 @pytest.mark.parametrize(
