@@ -13,7 +13,7 @@ New in this rung:
   Config sets `tokenizer = "bpe-english"`: bpe_tokenizer.py, part 1, `ENGLISH_ALPHABET` and the
   `alphabet=` argument of `Tokenizer.train`.
 
-Run: python v3_alibi.py --vocab 500
+Run: python v3_alibi.py
 """
 
 import math

@@ -8,10 +8,8 @@ modded-nanogpt speedrun line of work). The tokenizer (Scaffold-BPE, vocab 4000) 
 - QK-norm: queries and keys are RMS-normalised per head before their dot product, so no logit can
   blow up however large the weights grow (Dehghani et al. 2023, arXiv 2302.05442, section 3.1);
 - SwiGLU MLP: a gated MLP, silu(x W1) * (x W3), at 2/3 of the width so parameters and FLOPs equal
-  a 4x MLP's (Shazeer 2020, arXiv 2002.05202). The rung was built with ReLU² (relu(x)², So et al.
-  2021, "Primer", arXiv 2109.08668: better than GELU at small scale; nanochat's choice), but here
-  SwiGLU beat it at every seed for the same time per step (experiments/ablation_v5.yaml), so it is
-  the default; `--mlp relu2` and v4's `--mlp gelu` stay as flags;
+  a 4x MLP's (Shazeer 2020, arXiv 2002.05202); `--mlp relu2` is ReLU² (relu(x)², So et al. 2021,
+  "Primer", arXiv 2109.08668) and `--mlp gelu` is v4's MLP (how SwiGLU won: results/LOG.md);
 - the output projections of attention and MLP start at zero, so every block starts as the
   identity and the residual stream is the embedding until training says otherwise;
 - the head is its own matrix, untied from the embedding (`--tie_head true` ties it as in v4).

@@ -6,8 +6,9 @@ U S V^T, so all its directions move the weights equally instead of a few large o
 scaled by sqrt(max(1, rows / cols)). The embedding, head and 1-D gains stay on AdamW, each group
 with its own learning rate: the embedding's is much larger (`--emb_lr`; a row only gets a
 gradient when its token appears). Paper: Jordan et al. 2024, "Muon: An optimizer for hidden
-layers in neural networks" (kellerjordan.github.io/posts/muon). Learning rates: from
-experiments/lr_v6.yaml. The model hands its optimizers to the loop via `configure_optimizers`.
+layers in neural networks" (kellerjordan.github.io/posts/muon). Rates: experiments/lr_v6.yaml.
+The block is v5's with its ablation's winners hard-coded (RMSNorm, QK-norm, SwiGLU, zero-init
+output projections, untied head); the optimizers reach the loop via `configure_optimizers`.
 
 Run: python v6_muon.py
 """
@@ -33,11 +34,6 @@ class Config(TrainConfig):
     n_head: int = setting(4, "attention heads per block", at_least=1)
     n_embd: int = setting(128, "residual stream width (divisible by n_head)", at_least=1)
     fused: bool = setting(True, "use F.scaled_dot_product_attention; false = the written-out attention")
-    norm: str = setting("rmsnorm", "rmsnorm | layernorm (v4's)", choices=("rmsnorm", "layernorm"))
-    qk_norm: bool = setting(True, "RMS-normalise queries and keys per head before their dot product")
-    mlp: str = setting("swiglu", "swiglu | relu2 | gelu (v4's)", choices=("swiglu", "relu2", "gelu"))
-    zero_init: bool = setting(True, "start the attention and MLP output projections at zero")
-    tie_head: bool = setting(False, "share the head's matrix with the embedding (v4: tied)")
     muon: bool = setting(True, "Muon for the blocks' matrices; false = AdamW at --lr, as v5")
     muon_lr: float = setting(0.01, "Muon's peak learning rate (chosen by lr_v6.yaml)", above=0)
     emb_lr: float = setting(0.03, "the embedding's AdamW learning rate; 0 = --lr (lr_v6.yaml)", at_least=0)
@@ -115,7 +111,7 @@ class Attention(nn.Module):
         super().__init__()
         if cfg.n_embd % cfg.n_head:  # an error, not an assert: `python -O` would skip an assert
             raise ValueError("n_embd must be divisible by n_head")
-        self.n_head, self.dropout, self.fused, self.qk_norm = cfg.n_head, cfg.dropout, cfg.fused, cfg.qk_norm
+        self.n_head, self.dropout, self.fused = cfg.n_head, cfg.dropout, cfg.fused
         self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=False)
         self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=False)
         self.attn_drop, self.resid_drop = nn.Dropout(cfg.dropout), nn.Dropout(cfg.dropout)
@@ -136,8 +132,7 @@ class Attention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
-        if self.qk_norm:  # before the cache, so cached keys are normalised too
-            q, k = qk_rms(q), qk_rms(k)
+        q, k = qk_rms(q), qk_rms(k)  # QK-norm, before the cache, so cached keys are normalised too
         if cache is not None:  # generation: keys and values of earlier positions, then these
             k, v = cache.update(k, v)  # (B, H, S, D)
         S = k.size(2)  # S - T cached positions, then these T; query i sits at key position S - T + i
@@ -155,26 +150,18 @@ class Attention(nn.Module):
 
 
 class MLP(nn.Module):
-    """SwiGLU: (silu(x W1) * x W3) W2 at 2/3 width, equal params and FLOPs; or relu(x W1)² W2; or GELU (v4)."""
+    """SwiGLU: (silu(x W1) * x W3) W2 at 2/3 width, so parameters and FLOPs equal a 4x MLP's."""
 
     def __init__(self, cfg: Config):
         super().__init__()
-        self.kind = cfg.mlp
-        hidden = 4 * cfg.n_embd if cfg.mlp != "swiglu" else 8 * cfg.n_embd // 3
-        self.fc = nn.Linear(cfg.n_embd, hidden * (2 if cfg.mlp == "swiglu" else 1), bias=False)
+        hidden = 8 * cfg.n_embd // 3
+        self.fc = nn.Linear(cfg.n_embd, hidden * 2, bias=False)  # W1 and W3 side by side
         self.proj = nn.Linear(hidden, cfg.n_embd, bias=False)
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.fc(x)  # (B, T, hidden), or (B, T, 2 * hidden) for SwiGLU
-        if self.kind == "relu2":
-            h = F.relu(h).square()
-        elif self.kind == "gelu":
-            h = F.gelu(h)  # exact erf form
-        else:
-            gate, up = h.chunk(2, dim=-1)  # (B, T, hidden) each
-            h = F.silu(gate) * up
-        return self.drop(self.proj(h))
+        gate, up = self.fc(x).chunk(2, dim=-1)  # (B, T, hidden) each
+        return self.drop(self.proj(F.silu(gate) * up))
 
 
 class Block(nn.Module):
@@ -182,9 +169,8 @@ class Block(nn.Module):
 
     def __init__(self, cfg: Config):
         super().__init__()
-        Norm = RMSNorm if cfg.norm == "rmsnorm" else nn.LayerNorm
-        self.ln1, self.attn = Norm(cfg.n_embd), Attention(cfg)
-        self.ln2, self.mlp = Norm(cfg.n_embd), MLP(cfg)
+        self.ln1, self.attn = RMSNorm(cfg.n_embd), Attention(cfg)
+        self.ln2, self.mlp = RMSNorm(cfg.n_embd), MLP(cfg)
 
     def forward(self, x: torch.Tensor, cache: LayerCache | None = None) -> torch.Tensor:
         x = x + self.attn(self.ln1(x), cache)
@@ -198,17 +184,12 @@ class Model(nn.Module):
         self.wte = nn.Embedding(vocab_size, cfg.n_embd)
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
-        self.ln_f = RMSNorm(cfg.n_embd) if cfg.norm == "rmsnorm" else nn.LayerNorm(cfg.n_embd)
+        self.ln_f = RMSNorm(cfg.n_embd)
         self.head = nn.Linear(cfg.n_embd, vocab_size, bias=False)
-        if cfg.tie_head:
-            self.head.weight = self.wte.weight  # weight tying: one matrix reads and writes tokens
         self.apply(self._init)
-        for name, p in self.named_parameters():  # residual writes: zero, or GPT-2's depth-scaled init
+        for name, p in self.named_parameters():  # residual writes start at zero: each block the identity
             if name.endswith("proj.weight"):
-                if cfg.zero_init:
-                    nn.init.zeros_(p)
-                else:
-                    nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+                nn.init.zeros_(p)
 
     @staticmethod
     def _init(module):
@@ -227,8 +208,7 @@ class Model(nn.Module):
             {"params": [p for p in rest if p.dim() >= 2], "weight_decay": cfg.weight_decay},
             {"params": [p for p in rest if p.dim() < 2], "weight_decay": 0.0},
         ]
-        fused = device.type == "cuda"
-        optimizers = [torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2), fused=fused)]
+        optimizers = [torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2), fused=device.type == "cuda")]
         if hidden:
             optimizers.append(Muon(hidden, lr=cfg.muon_lr, weight_decay=cfg.weight_decay))
         return optimizers
