@@ -41,6 +41,7 @@ class Idea:
 # rung hard-codes what won, so it never carries its ancestors' flags. An idea's knobs (v6's learning
 # rates) are not ablation flags: they stay.
 V5_BLOCK = {"norm", "qk_norm", "mlp", "zero_init", "tie_head"}
+V7_PATHS = {"x0", "value_residual", "value_embeds", "unet", "softcap"}
 IDEAS = {
     "v0_bigram": Idea(),
     "v1_transformer": Idea(adds={"n_layer", "n_head", "n_embd", "fused"}),
@@ -49,6 +50,7 @@ IDEAS = {
     "v4_scaffold_bpe": Idea(),
     "v5_modern": Idea(adds=V5_BLOCK, ablation=V5_BLOCK),
     "v6_muon": Idea(adds={"muon", "muon_lr", "emb_lr"}, ablation={"muon"}),
+    "v7_shortcuts": Idea(adds=V7_PATHS | {"scalar_lr", "ve_lr"}, ablation=V7_PATHS),
 }
 
 
