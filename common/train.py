@@ -465,7 +465,8 @@ def format_summary(s: dict) -> str:
         f"final: val loss {s['val/loss']:.4f} | val ppl {s['val/ppl']:.2f} | val bpb {s['val/bpb']:.4f} | "
         f"word ppl {s['val/word_ppl']:.1f} | test bpb {s['test/bpb']:.4f} | unk rate {s['val/unk_rate']:.4%} | "
         f"params {s['params']:,} | tokens {s['tokens']:,} | bytes {s['bytes']:,.0f} | wall {s['wall_time_s']:.0f}s "
-        f"({s['tokens_per_s']:,.0f} tok/s)\n       val bpb by context: {ext}"
+        f"({s['tokens_per_s']:,.0f} tok/s)\n       val bpb by context: {ext}; sliding windows (stride 1/2): "
+        f"{s['val/bpb_sliding']:.4f}"
     )
 
 

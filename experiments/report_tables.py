@@ -80,6 +80,8 @@ def ladder_section(sweep, runs: list[Run]) -> list[str]:
             f"wall-clock time by the calibration run `{calibration}`{found}.",
             "",
         ]
+    # the sliding-window column (common/evaluate.py) only where some run measured it (runs before 2026-12-04 did not)
+    sliding = any(values(rs, "val/bpb_sliding") for rs in refs.values())
     rows, below = [], None
     for rung, runs in refs.items():
         s = [r.summary for r in runs]
@@ -101,6 +103,7 @@ def ladder_section(sweep, runs: list[Run]) -> list[str]:
                 step,
                 fmt_spread(values(runs, "test/bpb"), n=False),
                 fmt_spread(values(runs, f"val/bpb@{MULTS[-1]}x"), n=False),
+                *([fmt_spread(values(runs, "val/bpb_sliding"), n=False)] if sliding else []),
                 fmt_spread(values(runs, "val/word_ppl"), digits=0, n=False),
                 human(statistics.fmean(values(runs, "tokens_per_s") or [math.nan])),
                 fmt_time(statistics.fmean(values(runs, "wall_time_s") or [math.nan])),
@@ -113,6 +116,7 @@ def ladder_section(sweep, runs: list[Run]) -> list[str]:
         "Δ val bpb vs rung below (paired)",
         "test bpb",
         f"val bpb @{MULTS[-1]}x ctx",
+        *(["val bpb, sliding (stride T/2)"] if sliding else []),
         "val word ppl",
         "tokens/s",
         "wall time",

@@ -481,3 +481,28 @@ def test_target_bpb_out_of_reach_runs_the_whole_budget(tmp_path):
     summary = v1.main(tiny_argv(v1, tmp_path, name="miss", target_bpb=0.01))
     assert summary["target_step"] is None and summary["steps"] == 6
     assert "target_step" not in v1.main(tiny_argv(v1, tmp_path, name="off"))
+
+
+# --- the sliding-window evaluation (val/bpb_sliding) ------------------------------------------------
+
+
+@pytest.mark.parametrize("n, context, stride, batch", [(100, 16, 8, 4), (101, 16, 5, 3), (10, 16, 8, 2), (64, 8, 8, 1)])
+def test_sliding_windows_score_every_target_once(n, context, stride, batch):
+    from common.evaluate import sliding_nll
+
+    ids = np.random.default_rng(0).integers(0, 7, n)
+    nll = sliding_nll(Uniform(7), ids, context, stride, batch, torch.device("cpu"), contextlib.nullcontext)
+    assert nll == pytest.approx((n - 1) * math.log(7))
+
+
+def test_sliding_with_the_stride_of_the_window_is_the_plain_evaluation():
+    from common.evaluate import sliding_nll
+
+    v2 = rung_module("v2_bpe_rope")
+    torch.manual_seed(0)
+    model = v2.Model(v2.Config(n_layer=1, n_head=2, n_embd=16, block_size=16), 50)
+    ids = np.random.default_rng(1).integers(0, 50, 16 * 6 + 1)
+    plain = nll_sums(model, ids, np.ones(50), None, 16, 4, torch.device("cpu"), contextlib.nullcontext)[0]
+    assert sliding_nll(model, ids, 16, 16, 4, torch.device("cpu"), contextlib.nullcontext) == pytest.approx(plain)
+    # with overlap every window after the first scores only tokens that have at least 8 before them
+    assert sliding_nll(model, ids, 16, 8, 4, torch.device("cpu"), contextlib.nullcontext) != pytest.approx(plain)

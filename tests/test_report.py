@@ -451,3 +451,29 @@ def test_line_plot_takes_default_runs_as_baseline_at_the_same_budget_and_seed(tm
     # the 300-step line gains v1's default run (lr 1e-3, seed 1); the 100-step line has no baseline at its budget
     assert drawn == {"v1_transformer, 100 steps": [0.003, 0.01], "v1_transformer, 300 steps": [0.001, 0.003, 0.01]}
     assert (tmp_path / "lr.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_sliding_window_column_appears_where_a_run_measured_it(tmp_path):
+    steps_yaml = f"""name: steps
+{HEAD}parameters:
+  seed: {{values: [1, 2]}}
+  rung: {{values: [v0_bigram, v6_muon]}}
+#| title: The ladder by steps
+#| table: ladder
+"""
+    runs = tmp_path / "runs"
+    for seed in (1, 2):  # v0 from before the column existed, v6 with it
+        make_run(runs, f"steps-v0_bigram-s{seed}", "v0_bigram", seed, val=3.0, test=3.0)
+        make_run(runs, f"steps-v6_muon-s{seed}", "v6_muon", seed, val=1.5, test=1.5, extra={})
+        summary = runs / f"steps-v6_muon-s{seed}" / "summary.json"
+        summary.write_text(json.dumps(json.loads(summary.read_text()) | {"val/bpb_sliding": 1.4 + seed / 100}))
+    ladder = section(build(tmp_path, runs, sweeps_dir(tmp_path, steps=steps_yaml)), "The ladder by steps")
+    header = next(line for line in ladder.splitlines() if line.startswith("| rung"))
+    col = header.split(" | ").index("val bpb, sliding (stride T/2)")
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in ladder.splitlines() if line.startswith("| `v")}
+    assert rows["| `v6_muon`"][col] == "1.4150 ± 0.0071" and rows["| `v0_bigram`"][col] == "n/a"
+    (tmp_path / "b").mkdir()  # no run measured it: no column
+    for seed in (1, 2):
+        make_run(tmp_path / "b" / "runs", f"steps-v0_bigram-s{seed}", "v0_bigram", seed, val=3.0, test=3.0)
+    text = build(tmp_path / "b", tmp_path / "b" / "runs", sweeps_dir(tmp_path / "b", steps=steps_yaml))
+    assert "sliding" not in section(text, "The ladder by steps")
