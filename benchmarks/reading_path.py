@@ -15,6 +15,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from common.config import ArgParser  # noqa: E402
+from common.errors import LadderError, run_cli  # noqa: E402
 
 
 def module_file(name: str) -> Path | None:
@@ -66,18 +70,23 @@ def reading_path(rung: Path) -> dict[Path, int]:
     return seen
 
 
-def main(argv: list[str]) -> None:
-    if argv:
-        for arg in argv:
-            lines = reading_path(ROOT / arg if not Path(arg).is_file() else Path(arg))
-            for path, n in lines.items():
-                print(f"{path.relative_to(ROOT).as_posix():<28} {n:>6,}")
-            print(f"{'total':<28} {sum(lines.values()):>6,}  ({len(lines)} files)")
-        return
-    for rung in sorted(ROOT.glob("v[0-9]*_*.py")):
+def main(argv: list[str] | None = None) -> None:
+    p = ArgParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    p.add_argument("rungs", nargs="*", help="rung files (default: every rung, totals only)")
+    args = p.parse_args(argv)
+    for arg in args.rungs:
+        rung = Path(arg) if Path(arg).is_file() else ROOT / arg
+        if not rung.is_file() or rung.suffix != ".py":
+            raise LadderError(f"{arg} is not a Python file; pass a rung such as v2_bpe_rope.py")
         lines = reading_path(rung)
-        print(f"{rung.name:<28} {sum(lines.values()):>6,}  ({len(lines)} files)")
+        for path, n in lines.items():
+            print(f"{path.relative_to(ROOT).as_posix():<28} {n:>6,}")
+        print(f"{'total':<28} {sum(lines.values()):>6,}  ({len(lines)} files)")
+    if not args.rungs:
+        for rung in sorted(ROOT.glob("v[0-9]*_*.py")):
+            lines = reading_path(rung)
+            print(f"{rung.name:<28} {sum(lines.values()):>6,}  ({len(lines)} files)")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

@@ -42,7 +42,7 @@ import numpy as np
 from bpe_extras import TokenizerError
 from bpe_tokenizer import load_tokenizer, train_kind
 from common import data
-from common.corpus import NAMED, SPLIT_FRACTIONS, SPLITS, Corpus, check_splits, not_utf8, safe_name
+from common.corpus import NAMED, SPLIT_FRACTIONS, SPLITS, Corpus, InMemory, check_splits, not_utf8, safe_name
 from common.errors import LadderError
 from common.files import atomic_write, disk_errors
 
@@ -651,8 +651,26 @@ def _locked(path: Path):
 # the tokenizer and the token cache of a streamed corpus (the files of common/data.py)
 
 
+def training_pieces(pieces, total: int | None, sample_mb: float = 0.0, bar=None):
+    """The training text's pieces; with `sample_mb`, about that many MB of them, spread evenly over
+    the text: every k-th piece of about 1 MB, k = size / sample, from the first (or the first
+    `sample_mb` MB when the size is not known)."""
+    stride = max(1, round(total / (sample_mb * 1e6))) if sample_mb and total else 1
+    taken = 0
+    for k, piece in enumerate(pieces):
+        n = len(piece.encode())
+        if bar is not None:
+            bar.update(n)
+        if k % stride:
+            continue
+        yield piece
+        taken += n
+        if sample_mb and taken >= sample_mb * 1e6:
+            return
+
+
 def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str, sample_mb: float = 0.0):
-    """data.get_tokenizer for a streamed training split (--tokenizer_sample_mb: a sample of it),
+    """data.get_tokenizer for a streamed training split, or a sample of any (--tokenizer_sample_mb),
     trained once by the ranks of one torchrun."""
     sample = f"-sample{sample_mb:g}MB" if sample_mb else ""
     train = corpus.text("train")
@@ -671,7 +689,8 @@ def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str, sample_
         try:
             total = estimated_bytes(train)
             with data.bar(total, f"reading {corpus.name} train") as bar:
-                pieces = data.training_pieces(cut_stream(train.pieces()), total, sample_mb, bar)
+                whole = data.cut(train.read()) if isinstance(train, InMemory) else cut_stream(train.pieces())
+                pieces = training_pieces(whole, total, sample_mb, bar)
                 tok = train_kind(kind, pieces, vocab, f"{what}the {corpus.name} training split (cached for next time)")
             tok.save(path)
         except TokenizerError as e:

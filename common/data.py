@@ -76,44 +76,25 @@ def cut(text: str, size: int | None = None):
         yield text[at:]
 
 
-def training_pieces(pieces, total: int | None, sample_mb: float = 0.0, bar=None):
-    """The training text's pieces; with `sample_mb`, about that many MB of them, spread evenly over
-    the text: every k-th piece, k = total / sample, from the first (or the first `sample_mb` MB when
-    the total is not known)."""
-    stride = max(1, round(total / (sample_mb * 1e6))) if sample_mb and total else 1
-    taken = 0
-    for k, piece in enumerate(pieces):
-        n = len(piece.encode())
-        if bar is not None:
-            bar.update(n)
-        if k % stride:
-            continue
-        yield piece
-        taken += n
-        if sample_mb and taken >= sample_mb * 1e6:
-            return
-
-
 def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str, sample_mb: float = 0.0):
-    """The tokenizer named `kind` trained on the corpus' training split (or a sample of it), cached on disk."""
+    """The tokenizer named `kind` trained on the corpus' training split, cached on disk (a streamed
+    split, or a sample of one with --tokenizer_sample_mb: common/corpus_scale.py trains it)."""
     train = corpus.text("train")
-    if not isinstance(train, InMemory):
+    if sample_mb or not isinstance(train, InMemory):
         from common import corpus_scale
 
         return corpus_scale.get_tokenizer(kind, vocab, corpus, cache_dir, sample_mb)
-    sample = f"-sample{sample_mb:g}MB" if sample_mb else ""
-    path = Path(cache_dir) / "tokenizers" / f"{corpus.name}-{sha(train.key)}-{kind}-{vocab}{sample}.json"
+    path = Path(cache_dir) / "tokenizers" / f"{corpus.name}-{sha(train.key)}-{kind}-{vocab}.json"
     if path.is_file():
         try:
             return load_tokenizer(path)
         except TokenizerError:
             print(f"ignoring unreadable cached tokenizer {path}; retraining")
-    what = f"{sample_mb:g} MB sampled from " if sample_mb else ""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with bar(train.n_bytes(), f"reading {corpus.name} train") as b:
-            pieces = training_pieces(cut(train.text), train.n_bytes(), sample_mb, b)
-            tok = train_kind(kind, pieces, vocab, f"{what}the {corpus.name} training split (cached for next time)")
+            pieces = (b.update(len(p.encode())) or p for p in cut(train.text))  # counts each piece as it is read
+            tok = train_kind(kind, pieces, vocab, f"the {corpus.name} training split (cached for next time)")
         tok.save(path)  # written atomically: the ranks of one torchrun may each train it
     except TokenizerError as e:
         raise LadderError(str(e)) from None

@@ -197,7 +197,7 @@ def test_tokenizer_sample_trains_on_part_of_the_text(tmp_path, monkeypatch):
     monkeypatch.setattr(data_mod, "PIECE_CHARS", 1000)
     corpus = Corpus.of("s", "test", SAMPLE * 4, "v\n", "t\n")
     train = corpus.text("train")
-    pieces = list(data_mod.training_pieces(data_mod.cut(train.read()), train.n_bytes(), 0.002))
+    pieces = list(scale.training_pieces(data_mod.cut(train.read()), train.n_bytes(), 0.002))
     assert 2000 <= sum(len(p.encode()) for p in pieces) < 4000
     assert "".join(pieces) != corpus.train and all(p in corpus.train for p in pieces)
     sampled = get_tokenizer("bpe", 300, corpus, tmp_path, sample_mb=0.002)
