@@ -336,8 +336,8 @@ def test_the_default_path_imports_neither_torch_nor_the_module_for_corpora_at_sc
         from types import SimpleNamespace
         sys.path.insert(0, {str(ROOT)!r})
         from common.data import load_dataset
-        for data in ("the-verdict", "wikitext-2"):
-            cfg = SimpleNamespace(data=data, data_dir="", tokenizer="char", vocab=0, cache_dir={str(tmp_path)!r},
+        for kind, vocab in (("char", 0), ("bpe", 300)):
+            cfg = SimpleNamespace(data="the-verdict", data_dir="", tokenizer=kind, vocab=vocab, cache_dir={str(tmp_path)!r},
                                   block_size=8, text_column="text", tokenizer_sample_mb=0.0)
             load_dataset(cfg)
         print(sorted(m for m in ("torch", "common.corpus_scale", "datasets", "pyarrow") if m in sys.modules))
