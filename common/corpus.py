@@ -142,7 +142,7 @@ def load_corpus(data: str = "wikitext-2", data_dir: str | None = None, text_colu
     """The corpus `data` names (see the module docstring), its splits checked to hold text."""
     folder = data_dir or os.environ.get("LADDER_DATA_DIR")
     paths = {k: Path(folder) / v for k, v in NAMED[data].items()} if data in NAMED and folder else {}
-    if data not in NAMED and Path(data).suffix not in (".jsonl", ".parquet"):
+    if data not in NAMED and not data.startswith("hf:") and Path(data).suffix not in (".jsonl", ".parquet"):
         paths = {"all": Path(data)}
     if not paths or not all(p.is_file() and p.stat().st_size <= SMALL_BYTES for p in paths.values()):
         from common import corpus_scale  # a corpus at scale: only now
