@@ -1,5 +1,5 @@
 """The ladder's shared core: data, training loop, evaluation, tracking, generation.
 
-It knows nothing about any rung's idea. Importing `common` itself is cheap and does not
-import torch (the tokenizer CLI uses `common.corpus` without torch).
+It knows nothing about any rung's idea. Importing `common` itself is cheap, and `common.corpus`
+and `common.data` (corpus, tokenizer, token cache) run without torch.
 """

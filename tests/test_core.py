@@ -316,8 +316,8 @@ def test_missing_named_corpus_names_both_ways(monkeypatch):
 
 def test_wikitext_without_data_or_network_fails_at_once(tmp_path):
     code = (
-        "import common.corpus as c; from common.errors import run_cli; "
-        "c._hub_reachable = lambda timeout=3.0: False; run_cli(c.load_corpus, 'wikitext-2')"
+        "import common.corpus as c, common.corpus_scale as s; from common.errors import run_cli; "
+        "s._hub_reachable = lambda timeout=3.0: False; run_cli(c.load_corpus, 'wikitext-2')"
     )
     r = subprocess.run(
         [sys.executable, "-c", code],
@@ -411,7 +411,7 @@ def test_vocab_smaller_than_the_alphabet(tmp_path, tokenizer, vocab, minimum):
 
 
 def test_huggingface_rows_join_back_into_the_files_text():
-    from common.corpus import join_rows
+    from common.corpus_scale import join_rows
 
     text = load_corpus("wikitext-2").valid
     # what the `datasets` loader yields: one row per line, blank lines as ""

@@ -1,7 +1,9 @@
-"""Tests for common/corpus.py and common/data.py: every kind of --data (named corpora, local
-files and folders, `datasets` datasets saved on disk, as the hub path loads them), the streaming
-split and token cache (same text and ids as the in-memory path, resumable, keyed), the tokenizer
-trained from streamed pieces, and every bad input as one line.
+"""Tests for common/corpus.py, common/data.py (the default path: named corpora and one UTF-8 file,
+read whole) and common/corpus_scale.py (corpora at scale): every kind of --data (named corpora,
+local files and folders, `datasets` datasets saved on disk, as the hub path loads them), the
+streaming split and token cache (same text, keys and ids as the default path, resumable, keyed),
+the tokenizer trained from streamed pieces, the default path importing neither torch nor the
+module for corpora at scale, and every bad input as one line.
 
 Run: pytest tests/test_data.py   (hermetic: tmp_path only, no network; a few seconds)
      pytest -m slow tests/test_data.py   (adds the bounded-memory check)
@@ -18,10 +20,11 @@ from types import SimpleNamespace
 import pytest
 
 import common.corpus as corpus_mod
+import common.corpus_scale as scale
 import common.data as data_mod
-from bpe_extras import cut_stream
 from bpe_tokenizer import KINDS, train_kind
-from common.corpus import Corpus, FileText, InMemory, cut_splits, load_corpus, split_text
+from common.corpus import Corpus, load_corpus, split_text
+from common.corpus_scale import FileText, cut_splits, cut_stream
 from common.data import get_tokenizer, load_dataset, tokenizer_json
 from common.errors import LadderError, run_cli
 
@@ -43,6 +46,14 @@ def offline(monkeypatch):
     return datasets
 
 
+@pytest.fixture(params=["whole", "streamed"])
+def path_kind(request, monkeypatch):
+    """Run a test on the default path (a small file read whole) and on corpus_scale's (streamed)."""
+    if request.param == "streamed":
+        monkeypatch.setattr(corpus_mod, "SMALL_BYTES", 0)
+    return request.param
+
+
 def cfg(tmp_path, data, **kw):
     base = dict(data=str(data), data_dir="", tokenizer="bpe", vocab=300, cache_dir=str(tmp_path / "cache"))
     base.update(block_size=8, text_column="text", tokenizer_sample_mb=0.0)
@@ -53,15 +64,25 @@ def cfg(tmp_path, data, **kw):
 
 
 @pytest.mark.parametrize("block", [3, 7, 1 << 22])
-def test_streaming_cut_equals_split_text(monkeypatch, block):
-    monkeypatch.setattr(corpus_mod, "BLOCK", block)
+def test_streaming_cut_equals_split_text(tmp_path, monkeypatch, block):
+    monkeypatch.setattr(scale, "BLOCK", block)
     texts = ["tiny\n", "abc", "a\nb\n", "x" * 100 + "\n", "line\n" * 37, "é\nü" * 50 + "\n", "\n" * 20, SAMPLE]
-    for text in texts:
-        assert tuple(p.read() for p in cut_splits(InMemory(text))) == split_text(text)
+    for k, text in enumerate(texts):
+        (tmp_path / f"{k}.txt").write_text(text, encoding="utf-8")
+        assert tuple(p.read() for p in cut_splits(FileText(tmp_path / f"{k}.txt"))) == split_text(text)
+
+
+@pytest.mark.parametrize("size", [1, 5, 40, 1 << 20])
+@pytest.mark.parametrize("block", [1, 3, 64, 1 << 22])
+def test_cut_stream_makes_the_cuts_of_the_whole_text(size, block):
+    text = SAMPLE + "naïve  café\t☃ \n\n  snow" * 7
+    whole = list(data_mod.cut(text, size))
+    assert "".join(whole) == text and all(p and (p[0].isspace() or p is whole[0]) for p in whole)
+    assert list(cut_stream((text[i : i + block] for i in range(0, len(text), block)), size)) == whole
 
 
 def test_file_text_decodes_across_blocks_and_resumes_at_any_byte(tmp_path, monkeypatch):
-    monkeypatch.setattr(corpus_mod, "BLOCK", 5)  # cuts inside multi-byte characters
+    monkeypatch.setattr(scale, "BLOCK", 5)  # cuts inside multi-byte characters
     text = "héllo wörld 😀 日本語\n" * 20
     path = tmp_path / "t.txt"
     path.write_text(text, encoding="utf-8")
@@ -72,19 +93,28 @@ def test_file_text_decodes_across_blocks_and_resumes_at_any_byte(tmp_path, monke
         assert "".join(f.pieces(start)) == text.encode()[start:].decode()
 
 
-def test_a_file_corpus_streams_the_same_splits(tmp_path, monkeypatch):
-    monkeypatch.setattr(corpus_mod, "BLOCK", 64)
+def test_a_file_corpus_streams_the_same_splits_and_keys(tmp_path, monkeypatch):
+    monkeypatch.setattr(scale, "BLOCK", 64)
     path = tmp_path / "my corpus.txt"
     path.write_text(SAMPLE, encoding="utf-8")
-    c = load_corpus(str(path))
-    assert (c.train, c.valid, c.test) == split_text(SAMPLE) and c.name == "my-corpus"
-    named = load_corpus("the-verdict")
+    whole = [load_corpus(str(path)), load_corpus("the-verdict"), load_corpus("wikitext-2")]
+    assert all(isinstance(c.text("train"), corpus_mod.InMemory) for c in whole)  # the default path
+    monkeypatch.setattr(corpus_mod, "SMALL_BYTES", 0)
+    streamed = [load_corpus(str(path)), load_corpus("the-verdict"), load_corpus("wikitext-2")]
+    assert all(isinstance(c.text("train"), scale.Text) for c in streamed)
     text = (Path(os.environ["LADDER_DATA_DIR"]) / "the-verdict" / "the-verdict.txt").read_text()
-    assert (named.train, named.valid, named.test) == split_text(text)
+    assert (whole[0].train, whole[0].valid, whole[0].test) == split_text(SAMPLE) and whole[0].name == "my-corpus"
+    assert (whole[1].train, whole[1].valid, whole[1].test) == split_text(text)
+    for a, b in zip(whole, streamed):  # same text, same cache keys (caches built by either stay valid)
+        assert (a.name, a.source) == (b.name, b.source)
+        for s in ("train", "valid", "test"):
+            assert a.text(s).key == b.text(s).key and a.text(s).n_bytes() == b.text(s).n_bytes()
+            assert a.text(s).head(1000) == b.text(s).head(1000)
+        assert a.valid == b.valid
 
 
-def test_bad_utf8_is_found_across_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(corpus_mod, "BLOCK", 4)
+def test_bad_utf8_is_found_across_blocks(tmp_path, monkeypatch, path_kind):
+    monkeypatch.setattr(scale, "BLOCK", 4)
     path = tmp_path / "bad.txt"
     path.write_bytes("ok é\n".encode() * 3 + b"bad \xff\n" + b"more text\n" * 50)
     with pytest.raises(LadderError, match=r"not UTF-8 text: byte 22 \(line 4\) is b'\\xff'"):
@@ -95,7 +125,7 @@ def test_bad_utf8_is_found_across_blocks(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["char", "bpe", "bpe-english"])
-def test_streamed_ids_equal_in_memory_ids(tmp_path, monkeypatch, kind):
+def test_streamed_ids_equal_in_memory_ids(tmp_path, monkeypatch, kind, path_kind):
     monkeypatch.setattr(data_mod, "PIECE_CHARS", 97)  # many pieces, each cut at a pre-token boundary
     path = tmp_path / "c.txt"
     path.write_text(SAMPLE + "naïve café ☃ snow\n" * 30, encoding="utf-8")
@@ -114,9 +144,10 @@ def test_cache_built_across_processes_equals_one_process(tmp_path, monkeypatch):
     monkeypatch.setattr(data_mod, "PIECE_CHARS", 500)
     path = tmp_path / "c.txt"
     path.write_text(SAMPLE * 4, encoding="utf-8")
-    one = load_dataset(cfg(tmp_path / "one", path))
-    monkeypatch.setattr(data_mod, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(data_mod.os, "cpu_count", lambda: 3)  # two encoding processes
+    one = load_dataset(cfg(tmp_path / "one", path))  # the default path: one process
+    monkeypatch.setattr(corpus_mod, "SMALL_BYTES", 0)
+    monkeypatch.setattr(scale, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(scale.os, "cpu_count", lambda: 3)  # two encoding processes
     two = load_dataset(cfg(tmp_path / "two", path), one.tokenizer)
     for name in ("train", "valid", "test"):
         a, b = one.split(name), two.split(name)
@@ -125,12 +156,13 @@ def test_cache_built_across_processes_equals_one_process(tmp_path, monkeypatch):
 
 def test_an_interrupted_cache_build_resumes_to_the_same_ids(tmp_path, monkeypatch):
     monkeypatch.setattr(data_mod, "PIECE_CHARS", 2000)
-    monkeypatch.setattr(data_mod, "SAVE_SECONDS", 0.0)  # record the place after every piece
+    monkeypatch.setattr(corpus_mod, "SMALL_BYTES", 0)  # a corpus at scale: its build is resumable
+    monkeypatch.setattr(scale, "SAVE_SECONDS", 0.0)  # record the place after every piece
     path = tmp_path / "c.txt"
     path.write_text(SAMPLE * 10, encoding="utf-8")
     expected = load_dataset(cfg(tmp_path / "a", path)).train.ids.tolist()
 
-    real, calls = data_mod._encode_piece, []
+    real, calls = scale._encode_piece, []
 
     def dies_after_three(piece):
         calls.append(piece)
@@ -138,17 +170,17 @@ def test_an_interrupted_cache_build_resumes_to_the_same_ids(tmp_path, monkeypatc
             raise KeyboardInterrupt
         return real(piece)
 
-    monkeypatch.setattr(data_mod, "_encode_piece", dies_after_three)
+    monkeypatch.setattr(scale, "_encode_piece", dies_after_three)
     with pytest.raises(KeyboardInterrupt):
         load_dataset(cfg(tmp_path / "b", path))
     place = next((tmp_path / "b" / "cache" / "tokens").glob("*/train.place.json"))
     assert json.loads(place.read_text())["n_bytes"] > 0
-    monkeypatch.setattr(data_mod, "_encode_piece", real)
+    monkeypatch.setattr(scale, "_encode_piece", real)
     assert load_dataset(cfg(tmp_path / "b", path)).train.ids.tolist() == expected
     assert not place.exists()
 
 
-def test_cache_is_keyed_by_text_and_tokenizer(tmp_path):
+def test_cache_is_keyed_by_text_and_tokenizer(tmp_path, path_kind):
     path = tmp_path / "c.txt"
     path.write_text(SAMPLE, encoding="utf-8")
     a = load_dataset(cfg(tmp_path, path))
@@ -164,7 +196,8 @@ def test_cache_is_keyed_by_text_and_tokenizer(tmp_path):
 def test_tokenizer_sample_trains_on_part_of_the_text(tmp_path, monkeypatch):
     monkeypatch.setattr(data_mod, "PIECE_CHARS", 1000)
     corpus = Corpus.of("s", "test", SAMPLE * 4, "v\n", "t\n")
-    pieces = list(data_mod.training_pieces(corpus.text("train"), 0.002))
+    train = corpus.text("train")
+    pieces = list(scale.training_pieces(data_mod.cut(train.read()), train.n_bytes(), 0.002))
     assert 2000 <= sum(len(p.encode()) for p in pieces) < 4000
     assert "".join(pieces) != corpus.train and all(p in corpus.train for p in pieces)
     sampled = get_tokenizer("bpe", 300, corpus, tmp_path, sample_mb=0.002)
@@ -278,9 +311,40 @@ def test_bad_local_data_is_one_line(tmp_path, write, arg, needle):
 
 
 def test_wikitext_103_is_named_and_missing_names_both_ways(monkeypatch, offline):
-    monkeypatch.setattr(corpus_mod, "_hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(scale, "_hub_reachable", lambda timeout=3.0: False)
     with pytest.raises(LadderError, match=r"wikitext-103/train.txt.*Salesforce/wikitext \(wikitext-103-v1\)"):
         load_corpus("wikitext-103")
+
+
+def test_without_network_datasets_keeps_to_its_cache_for_the_call_only(monkeypatch, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(scale, "_hub_reachable", lambda timeout=3.0: False)
+    seen = []
+    monkeypatch.setattr(scale, "_open_hf", lambda repo, config: seen.append(datasets.config.HF_HUB_OFFLINE) or 1 / 0)
+    with pytest.raises(LadderError, match="not in the local `datasets` cache and the hub cannot be reached"):
+        load_corpus("hf:nobody-has/this-dataset")
+    assert seen == [True]  # offline during the load ...
+    assert datasets.config.HF_HUB_OFFLINE is False and "HF_HUB_OFFLINE" not in os.environ  # ... and only then
+
+
+def test_the_default_path_imports_neither_torch_nor_the_module_for_corpora_at_scale(tmp_path):
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from types import SimpleNamespace
+        sys.path.insert(0, {str(ROOT)!r})
+        from common.data import load_dataset
+        for kind, vocab in (("char", 0), ("bpe", 300)):
+            cfg = SimpleNamespace(data="the-verdict", data_dir="", tokenizer=kind, vocab=vocab, cache_dir={str(tmp_path)!r},
+                                  block_size=8, text_column="text", tokenizer_sample_mb=0.0)
+            load_dataset(cfg)
+        print(sorted(m for m in ("torch", "common.corpus_scale", "datasets", "pyarrow") if m in sys.modules))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.split("\n")[-2] == "[]", out.stdout
 
 
 # --- streaming tokenizer training: the same merges as on the whole text -------------------------------
@@ -292,7 +356,7 @@ def test_training_on_pieces_across_processes_equals_training_on_the_text(monkeyp
 
     monkeypatch.setattr(bpe_extras, "_CHUNK_CHARS", 2000)  # several chunks: the process pool counts them
     text = SAMPLE * 3 + "naïve café ☃\n"
-    pieces = cut_stream(iter(text[i : i + 333] for i in range(0, len(text), 333)), 500)
+    pieces = cut_stream(iter(text[i : i + 333] for i in range(0, len(text), 333)), 500)  # as the cache build
     whole = train_kind(kind, text, 400, progress=False)
     assert train_kind(kind, pieces, 400, progress=False).to_dict() == whole.to_dict()
 
@@ -304,7 +368,9 @@ RSS_SCRIPT = textwrap.dedent(
     import resource, sys
     from types import SimpleNamespace
     sys.path.insert(0, {root!r})
+    import common.corpus
     from common.data import load_dataset
+    common.corpus.SMALL_BYTES = 0  # stream both sizes (corpus_scale.py)
     def status(key):
         return int(next(x for x in open("/proc/self/status") if x.startswith(key)).split()[1]) / 1024
     cfg = SimpleNamespace(data=sys.argv[1], data_dir="", tokenizer="bpe", vocab=2000, cache_dir=sys.argv[2],
