@@ -76,6 +76,13 @@ def cut(text: str, size: int | None = None):
         yield text[at:]
 
 
+def counted(pieces, progress):
+    """The pieces, moving the progress bar by each one's bytes as it is read."""
+    for piece in pieces:  # subtle: not `bar.update(n) or piece`: tqdm's update returns True when it redraws
+        progress.update(len(piece.encode()))
+        yield piece
+
+
 def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str, sample_mb: float = 0.0):
     """The tokenizer named `kind` trained on the corpus' training split, cached on disk (a streamed
     split, or a sample of one with --tokenizer_sample_mb: common/corpus_scale.py trains it)."""
@@ -93,8 +100,9 @@ def get_tokenizer(kind: str, vocab: int, corpus: Corpus, cache_dir: str, sample_
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with bar(train.n_bytes(), f"reading {corpus.name} train") as b:
-            pieces = (b.update(len(p.encode())) or p for p in cut(train.text))  # counts each piece as it is read
-            tok = train_kind(kind, pieces, vocab, f"the {corpus.name} training split (cached for next time)")
+            tok = train_kind(
+                kind, counted(cut(train.text), b), vocab, f"the {corpus.name} training split (cached for next time)"
+            )
         tok.save(path)  # written atomically: the ranks of one torchrun may each train it
     except TokenizerError as e:
         raise LadderError(str(e)) from None

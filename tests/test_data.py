@@ -399,3 +399,18 @@ def test_peak_memory_does_not_grow_with_the_corpus(tmp_path):
     (small_main, small_kids), (big_main, big_kids) = peaks
     assert big_main < small_main + 40, peaks  # 5x the text, not 5x the memory (the text alone is +32 MB)
     assert big_kids < small_main + 60, peaks  # each encoding process: a tokenizer, its cache, a few pieces
+
+
+def test_the_progress_bar_never_replaces_a_piece_of_text():
+    # tqdm's update() returns True when it redraws: `bar.update(n) or piece` once fed True to the trainer
+    from common.data import counted
+
+    class Redrawing:
+        n = 0
+
+        def update(self, k):
+            self.n += k
+            return True
+
+    bar = Redrawing()
+    assert list(counted(["ab", "ç"], bar)) == ["ab", "ç"] and bar.n == 4
