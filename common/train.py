@@ -15,7 +15,8 @@ train(), in order:
      a NaN/inf loss or weights stop without saving them;
   4. the summary on the full validation and test splits (and at longer contexts), a final checkpoint.
 Beside it: common/device.py (device, precision, processes), common/optim.py (optimizers and the
-schedule), common/checkpoint.py (the TrainState and its save/restore pair), common/files.py.
+schedule), common/checkpoint.py (the TrainState and its save), common/files.py; common/resume.py
+only when a run resumes.
 """
 
 import contextlib
@@ -27,7 +28,7 @@ import signal
 import socket
 import time
 import types
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -37,15 +38,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from bpe_tokenizer import takes_vocab
-from common.checkpoint import (
-    TrainState,
-    checkpoint_tokenizer,
-    find_resumable,
-    last_good,
-    load_checkpoint_state,
-    restore_state,
-    save_state,
-)
+from common.checkpoint import TrainState, save_state
 from common.config import EXTRAPOLATION, TARGET_MARGIN, TrainConfig, build_model, validate
 from common.data import Batcher, Dataset, load_dataset, rank_seed, tokenizer_json
 from common.device import Process, setup_process
@@ -55,19 +48,6 @@ from common.files import disk_errors, writable_folder
 from common.generate import generate
 from common.optim import lr_at, make_optimizers, progress_of, set_lr
 from common.tracking import Tracker, git_commit
-
-# settings that may change when a run is resumed; any other explicit flag must match the checkpoint
-RESUMABLE_CHANGES = {
-    "max_steps",
-    "max_minutes",
-    "eval_interval",
-    "wandb",
-    "device",
-    "compile",
-    "resume",
-    "sample_tokens",
-    "log_interval",
-}
 
 
 @dataclass
@@ -87,7 +67,12 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
     """Train rung `rung` (Model) with `cfg` (`given`: the flags set explicitly); returns the summary."""
     cfg, checkpoint, resumed_from = settle(cfg, Model, rung, given)
     proc = setup_process(cfg.device)
-    data = load_dataset(cfg, checkpoint_tokenizer(checkpoint, resumed_from) if checkpoint else None)
+    tok = None
+    if checkpoint:  # a resumed run keeps its tokenizer
+        from common.resume import checkpoint_tokenizer
+
+        tok = checkpoint_tokenizer(checkpoint, resumed_from)
+    data = load_dataset(cfg, tok)
     cfg.name = cfg.name or default_name(cfg, rung, data.tokenizer)
     run_dir, ckpt_path = Path(cfg.out_dir) / cfg.name, Path(cfg.ckpt_dir) / cfg.name / "ckpt.pt"
     with contextlib.ExitStack() as held:
@@ -104,6 +89,8 @@ def train_in(cfg, Model, rung: str, proc: Process, data: Dataset, checkpoint, re
     run_dir, ckpt_path = Path(cfg.out_dir) / cfg.name, Path(cfg.ckpt_dir) / cfg.name / "ckpt.pt"
     state = new_state(cfg, Model, rung, data, proc)
     if checkpoint:
+        from common.resume import restore_state
+
         restore_state(state, checkpoint, resumed_from, proc)
     model = torch.compile(state.model) if cfg.compile else state.model
     if proc.world > 1:  # the model code stays single-device; DDP wraps it from outside
@@ -274,6 +261,8 @@ def save(run: Run, state: TrainState, finished: bool = False) -> None:
 
 
 def diverged(run: Run, what: str) -> LadderError:
+    from common.resume import last_good  # reads checkpoints back: only on this way out
+
     where = last_good(run.ckpt_path, run.resumed_from)
     return LadderError(f"{what}; stopped without saving ({where}); try a lower --lr")
 
@@ -288,6 +277,8 @@ def peers_lost(run: Run):
     except RuntimeError as e:
         if run.proc.world == 1 or not (isinstance(e, dist.DistError) or "gloo" in str(e) or "NCCL" in str(e)):
             raise
+        from common.resume import last_good
+
         where = last_good(run.ckpt_path, run.resumed_from)
         cause = re.sub(r"^\[[^\]]*\]\s*", "", str(e).splitlines()[0]).split(". ")[0]  # drop gloo's source path
         raise LadderError(
@@ -360,41 +351,15 @@ def own_folder(folder: Path, name: str):
 def settle(cfg, Model, rung: str, given: set):
     """Everything that can fail fast, before data and training: returns (cfg, checkpoint, its path)."""
     validate(cfg)
-    cfg, checkpoint, path = resolve_resume(cfg, given, rung)
+    checkpoint = path = None
+    if cfg.resume:  # only a resumed run reads a checkpoint back: common/resume.py
+        from common.resume import resolve_resume
+
+        cfg, checkpoint, path = resolve_resume(cfg, given, rung)
     with torch.device("meta"):  # no memory, no RNG draws: only whether the settings fit together
         build_model(Model, cfg, 256, rung)
     for folder, flag in ((cfg.out_dir, "--out_dir"), (cfg.ckpt_dir, "--ckpt_dir"), (cfg.cache_dir, "--cache_dir")):
         writable_folder(folder, flag)
-    return cfg, checkpoint, path
-
-
-def resolve_resume(cfg, given: set, rung: str):
-    """Returns (cfg, checkpoint or None, its path or None). The checkpoint's config wins, except
-    for the settings in RESUMABLE_CHANGES given on the command line."""
-    master = int(os.environ.get("RANK", "0")) == 0  # before setup_process: torchrun's variable
-    if not cfg.resume:
-        return cfg, None, None
-    if cfg.resume == "auto":
-        path = find_resumable(cfg.ckpt_dir, rung, cfg.name)
-        if path is None:
-            if master:
-                print(f"--resume auto: no unfinished {rung} checkpoint under {cfg.ckpt_dir}/; starting fresh")
-            return cfg, None, None
-    else:
-        path = Path(cfg.resume)
-    checkpoint = load_checkpoint_state(path, rung)
-    saved, names = checkpoint["config"], [f.name for f in fields(cfg)]
-    for name in [n for n in names if n in given and n not in RESUMABLE_CHANGES]:
-        if name in saved and getattr(cfg, name) != saved[name]:
-            raise LadderError(
-                f"--{name} {getattr(cfg, name)!r} differs from the checkpoint's {saved[name]!r}; "
-                f"a resumed run keeps its settings (drop the flag, or start a new run with another --name)"
-            )
-    merged = {k: v for k, v in saved.items() if k in names}
-    merged.update({k: getattr(cfg, k) for k in given if k in RESUMABLE_CHANGES})
-    cfg = type(cfg)(**merged)
-    if master:
-        print(f"resuming {cfg.name} from {path} at step {checkpoint.get('step')}")
     return cfg, checkpoint, path
 
 
