@@ -23,7 +23,6 @@ import contextlib
 import fcntl
 import math
 import os
-import re
 import signal
 import socket
 import time
@@ -33,7 +32,6 @@ from datetime import datetime
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
@@ -93,10 +91,7 @@ def train_in(cfg, Model, rung: str, proc: Process, data: Dataset, checkpoint, re
 
         restore_state(state, checkpoint, resumed_from, proc)
     model = torch.compile(state.model) if cfg.compile else state.model
-    if proc.world > 1:  # the model code stays single-device; DDP wraps it from outside
-        model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[proc.device.index] if proc.device.type == "cuda" else None
-        )
+    model = proc.wrap(model)  # in a torchrun group, DDP wraps the single-device model from outside
     n_params = sum(p.numel() for p in state.model.parameters())
     tok = data.tokenizer
     config = asdict(cfg) | {
@@ -117,7 +112,7 @@ def train_in(cfg, Model, rung: str, proc: Process, data: Dataset, checkpoint, re
             f"{len(data.train.ids):,} training tokens, device {proc.device}, run {run_dir}"
         )
 
-    with stop_signals(proc.master) as stop, peers_lost(run):
+    with stop_signals(proc.master) as stop, proc.watch_peers(ckpt_path, resumed_from):
         last_loss, evaluated_at = loop(run, state, model, stop)
         if stop.requested:
             save(run, state)
@@ -137,8 +132,7 @@ def train_in(cfg, Model, rung: str, proc: Process, data: Dataset, checkpoint, re
         print(format_summary(summary))
     save(run, state, finished=True)
     tracker.finish()
-    if proc.world > 1:
-        dist.barrier()
+    proc.barrier()
     return summary
 
 
@@ -265,26 +259,6 @@ def diverged(run: Run, what: str) -> LadderError:
 
     where = last_good(run.ckpt_path, run.resumed_from)
     return LadderError(f"{what}; stopped without saving ({where}); try a lower --lr")
-
-
-@contextlib.contextmanager
-def peers_lost(run: Run):
-    """In a torchrun group, a rank that dies (kill -9, out of memory) breaks the next collective of
-    the others: gloo raises at once ("Connection reset by peer"); NCCL after its timeout. The
-    survivors then stop with one line and write nothing: the last checkpoint stays the good one."""
-    try:
-        yield
-    except RuntimeError as e:
-        if run.proc.world == 1 or not (isinstance(e, dist.DistError) or "gloo" in str(e) or "NCCL" in str(e)):
-            raise
-        from common.resume import last_good
-
-        where = last_good(run.ckpt_path, run.resumed_from)
-        cause = re.sub(r"^\[[^\]]*\]\s*", "", str(e).splitlines()[0]).split(". ")[0]  # drop gloo's source path
-        raise LadderError(
-            f"rank {run.proc.rank}: another process of this run stopped ({cause}); "
-            f"nothing was saved ({where}); rerun the same torchrun command with --resume auto"
-        ) from None
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
