@@ -22,8 +22,9 @@ The file reads top to bottom, one part per idea; the rungs point at the part the
      Config selects, each the class that trains it; common/ passes the name here.
   4. The command line: `python bpe_tokenizer.py --help`, in the ladder's words (--tokenizer KIND).
 What is not BPE lives in bpe_extras.py, which a first reading can skip: one-line errors, the check
-of a loaded tokenizer, special tokens (e.g. "<|endoftext|>"; no rung uses them), counting and
-encoding on all cores and as a stream, files written atomically, and the command line's plumbing.
+of a loaded tokenizer, counting on all cores, files written atomically. What no rung runs is in
+bpe_tools.py: special tokens (e.g. "<|endoftext|>"), encoding across processes and as a stream,
+and the command line's plumbing.
 GPT-2's own files (encoder.json, vocab.bpe) are read only by the tests: tests/gpt2_formats.py.
 """
 
@@ -37,18 +38,16 @@ from itertools import chain, pairwise, repeat
 import regex
 from tqdm import tqdm
 
-# not BPE, so in their own file (read it last): errors, checks, files, special tokens, all cores, the CLI
+# not BPE, so in their own file (read it last): errors, checks, files, counting on all cores
 from bpe_extras import (
     TokenizerError,
     WordCache,
     check_tokenizer,
-    cli,
     compile_pattern,
     count_pretokens,
     pretokenize,
     read_json,
     readable_json,
-    with_special_tokens,
     write_atomic,
 )
 
@@ -270,7 +269,7 @@ class Tokenizer:
     """
 
     VERSION = 1  # of the saved file
-    special_tokens: dict = {}  # none here: bpe_extras.py adds them (SpecialTokens), and its streams read this
+    special_tokens: dict = {}  # none here: bpe_tools.py adds them (SpecialTokens), and its streams read this
 
     def __init__(self, vocab, merges, pattern=GPT2_SPLIT_PATTERN, alphabet=None, unk_id=None):
         """vocab: list of bytes per id; merges: ordered (a, b, new_id); alphabet: None (byte-level)
@@ -435,7 +434,9 @@ class Tokenizer:
             if any(len(m) != 3 for m in merges):
                 raise ValueError("each merge must be [a, b, new_id]")
             fields = reader.fields_from_dict(d)
-            if d.get("special_tokens"):  # a file trained with special tokens: bpe_extras.py reads them
+            if d.get("special_tokens"):  # a file trained with special tokens: bpe_tools.py reads them
+                from bpe_tools import with_special_tokens
+
                 reader, fields = with_special_tokens(reader), {**fields, "special_tokens": d["special_tokens"]}
             tok = reader(vocab, merges, d["pattern"], d["alphabet"], d["unk_id"], **fields)
             if tok.vocab_size != d["vocab_size"]:
@@ -774,10 +775,12 @@ def load_tokenizer(path):
 # --- 4. command line ----------------------------------------------------------------------------
 #
 # `python bpe_tokenizer.py train --data FILE --tokenizer KIND --vocab N --out FILE`, then encode and
-# decode with `--tokenizer_file FILE`: the ladder's words. Its flags and messages are in bpe_extras.py.
+# decode with `--tokenizer_file FILE`: the ladder's words. Its flags and messages are in bpe_tools.py.
 
 
 def main(argv=None) -> int:
+    from bpe_tools import cli  # the command line's flags and messages; no rung needs them
+
     return cli(argv, KINDS, takes_vocab, load_tokenizer)
 
 

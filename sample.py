@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from common.checkpoint import checkpoint_tokenizer, load_checkpoint_state, load_weights
 from common.config import build_model, parse_config, setting
 from common.device import pick_device
 from common.errors import LadderError, run_cli
 from common.generate import generate
+from common.resume import checkpoint_tokenizer, load_checkpoint_state, load_weights
 
 __all__ = ["load_checkpoint", "generate", "main"]
 

@@ -25,8 +25,8 @@ import regex
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.reports import Rows, header, machine
-from bpe_extras import encode_batch
 from bpe_tokenizer import GPT2_SPLIT_PATTERN, Tokenizer
+from bpe_tools import encode_batch
 from common.config import ArgParser
 from common.corpus import load_corpus
 from common.errors import run_cli

@@ -146,16 +146,8 @@ def _parse_float(s: str) -> float:
     return x
 
 
-_TYPES = {
-    int: int,
-    float: _parse_float,
-    str: str,
-    bool: _parse_bool,
-    "int": int,
-    "float": _parse_float,
-    "str": str,
-    "bool": _parse_bool,
-}
+# a field's type by name: a rung's annotations may be strings (from __future__ import annotations)
+_TYPES = {"int": int, "float": _parse_float, "str": str, "bool": _parse_bool}
 
 
 class ArgParser(argparse.ArgumentParser):
@@ -187,10 +179,10 @@ def build_parser(cls, prog: str | None = None, description: str | None = None) -
         group_name = meta.get("group") or "model"
         if group_name not in groups:
             groups[group_name] = parser.add_argument_group(group_name)
-        typ = _TYPES[f.type]
+        typ = _TYPES[getattr(f.type, "__name__", f.type)]
         default = f.default if f.default is not MISSING else None
         kwargs = dict(type=typ, default=argparse.SUPPRESS, help=f"{meta.get('help', '')} (default: {default!r})")
-        if f.type in (bool, "bool"):
+        if typ is _parse_bool:
             kwargs.update(nargs="?", const=True, metavar="true|false")
         if meta.get("choices"):
             kwargs["choices"] = meta["choices"]

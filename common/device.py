@@ -1,8 +1,8 @@
 """Device, precision and processes: which device, which autocast, which rank of how many.
 
 Used by the training loop and by anything that only runs a model (sample.py, visualize.py), so
-those never import the loop. Multi-process runs come from torchrun (RANK, WORLD_SIZE,
-LOCAL_RANK); the model code stays single-device and DDP is applied from outside (train.py).
+those never import the loop. Multi-process runs come from torchrun (RANK, WORLD_SIZE, LOCAL_RANK):
+common/distributed.py, imported only then; the model code stays single-device either way.
 """
 
 import contextlib
@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.distributed as dist
 
 from common.errors import LadderError
 
@@ -53,7 +52,8 @@ def autocast_for(device: torch.device):
 
 @dataclass(frozen=True)
 class Process:
-    """This process's place in the run: rank of world, its device and autocast."""
+    """This process's place in the run: rank of world, its device and autocast. Alone here; in a
+    torchrun group it is common/distributed.py's Rank, whose methods below reach every rank."""
 
     rank: int
     world: int
@@ -64,37 +64,32 @@ class Process:
     def master(self) -> bool:  # rank 0 evaluates, tracks and writes
         return self.rank == 0
 
-    @property
-    def _comm_device(self) -> torch.device:  # NCCL reduces GPU tensors only, gloo CPU ones
-        return self.device if self.device.type == "cuda" else torch.device("cpu")
-
     def gather(self, obj) -> list:
         """`obj` of every rank, in rank order (a collective: every rank must call it)."""
-        if self.world == 1:
-            return [obj]
-        out = [None] * self.world
-        dist.all_gather_object(out, obj)
-        return out
+        return [obj]
 
     def any(self, flag: bool) -> bool:
         """True on every rank when it is True on any (so all ranks stop at the same step)."""
-        if self.world == 1:
-            return flag
-        t = torch.tensor([float(flag)], device=self._comm_device)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item())
+        return flag
 
     def sum(self, x: float) -> float:
         """The sum of `x` over ranks (float64, so byte counts stay exact)."""
-        if self.world == 1:
-            return x
-        t = torch.tensor([x], dtype=torch.float64, device=self._comm_device)
-        dist.all_reduce(t)
-        return t.item()
+        return x
+
+    def wrap(self, model):
+        """The model as the training step calls it (a group wraps it in DDP)."""
+        return model
+
+    def watch_peers(self, ckpt_path, resumed_from):
+        """Around the loop: one line when another rank dies (a group only; see Rank)."""
+        return contextlib.nullcontext()
+
+    def barrier(self) -> None:
+        """Wait until every rank gets here."""
 
 
 def setup_process(device_name: str) -> Process:
-    """One process, or this rank of a torchrun group (gloo on CPU, NCCL on GPUs)."""
+    """One process, or this rank of a torchrun group (common/distributed.py)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = pick_device(device_name)
     if device.type == "cuda":  # TF32 matmuls: ~free speed, and bf16 autocast rounds harder anyway
@@ -102,10 +97,6 @@ def setup_process(device_name: str) -> Process:
         torch.backends.cudnn.allow_tf32 = True
     if world == 1:
         return Process(0, 1, device, autocast_for(device))
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if device.type == "cuda":
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Process(rank, world, device, autocast_for(device))
+    from common.distributed import join_group  # torchrun started this process
+
+    return join_group(device, world)

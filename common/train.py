@@ -15,37 +15,28 @@ train(), in order:
      a NaN/inf loss or weights stop without saving them;
   4. the summary on the full validation and test splits (and at longer contexts), a final checkpoint.
 Beside it: common/device.py (device, precision, processes), common/optim.py (optimizers and the
-schedule), common/checkpoint.py (the TrainState and its save/restore pair), common/files.py.
+schedule), common/checkpoint.py (the TrainState and its save), common/files.py; common/resume.py
+only when a run resumes.
 """
 
 import contextlib
 import fcntl
 import math
 import os
-import re
 import signal
 import socket
 import time
 import types
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from bpe_tokenizer import takes_vocab
-from common.checkpoint import (
-    TrainState,
-    checkpoint_tokenizer,
-    find_resumable,
-    last_good,
-    load_checkpoint_state,
-    restore_state,
-    save_state,
-)
+from common.checkpoint import TrainState, save_state
 from common.config import EXTRAPOLATION, TARGET_MARGIN, TrainConfig, build_model, validate
 from common.data import Batcher, Dataset, load_dataset, rank_seed, tokenizer_json
 from common.device import Process, setup_process
@@ -55,19 +46,6 @@ from common.files import disk_errors, writable_folder
 from common.generate import generate
 from common.optim import lr_at, make_optimizers, progress_of, set_lr
 from common.tracking import Tracker, git_commit
-
-# settings that may change when a run is resumed; any other explicit flag must match the checkpoint
-RESUMABLE_CHANGES = {
-    "max_steps",
-    "max_minutes",
-    "eval_interval",
-    "wandb",
-    "device",
-    "compile",
-    "resume",
-    "sample_tokens",
-    "log_interval",
-}
 
 
 @dataclass
@@ -87,7 +65,12 @@ def train(cfg, Model, rung: str, given: set = frozenset()) -> dict:
     """Train rung `rung` (Model) with `cfg` (`given`: the flags set explicitly); returns the summary."""
     cfg, checkpoint, resumed_from = settle(cfg, Model, rung, given)
     proc = setup_process(cfg.device)
-    data = load_dataset(cfg, checkpoint_tokenizer(checkpoint, resumed_from) if checkpoint else None)
+    tok = None
+    if checkpoint:  # a resumed run keeps its tokenizer
+        from common.resume import checkpoint_tokenizer
+
+        tok = checkpoint_tokenizer(checkpoint, resumed_from)
+    data = load_dataset(cfg, tok)
     cfg.name = cfg.name or default_name(cfg, rung, data.tokenizer)
     run_dir, ckpt_path = Path(cfg.out_dir) / cfg.name, Path(cfg.ckpt_dir) / cfg.name / "ckpt.pt"
     with contextlib.ExitStack() as held:
@@ -104,12 +87,11 @@ def train_in(cfg, Model, rung: str, proc: Process, data: Dataset, checkpoint, re
     run_dir, ckpt_path = Path(cfg.out_dir) / cfg.name, Path(cfg.ckpt_dir) / cfg.name / "ckpt.pt"
     state = new_state(cfg, Model, rung, data, proc)
     if checkpoint:
+        from common.resume import restore_state
+
         restore_state(state, checkpoint, resumed_from, proc)
     model = torch.compile(state.model) if cfg.compile else state.model
-    if proc.world > 1:  # the model code stays single-device; DDP wraps it from outside
-        model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[proc.device.index] if proc.device.type == "cuda" else None
-        )
+    model = proc.wrap(model)  # in a torchrun group, DDP wraps the single-device model from outside
     n_params = sum(p.numel() for p in state.model.parameters())
     tok = data.tokenizer
     config = asdict(cfg) | {
@@ -130,7 +112,7 @@ def train_in(cfg, Model, rung: str, proc: Process, data: Dataset, checkpoint, re
             f"{len(data.train.ids):,} training tokens, device {proc.device}, run {run_dir}"
         )
 
-    with stop_signals(proc.master) as stop, peers_lost(run):
+    with stop_signals(proc.master) as stop, proc.watch_peers(ckpt_path, resumed_from):
         last_loss, evaluated_at = loop(run, state, model, stop)
         if stop.requested:
             save(run, state)
@@ -150,8 +132,7 @@ def train_in(cfg, Model, rung: str, proc: Process, data: Dataset, checkpoint, re
         print(format_summary(summary))
     save(run, state, finished=True)
     tracker.finish()
-    if proc.world > 1:
-        dist.barrier()
+    proc.barrier()
     return summary
 
 
@@ -274,26 +255,10 @@ def save(run: Run, state: TrainState, finished: bool = False) -> None:
 
 
 def diverged(run: Run, what: str) -> LadderError:
+    from common.resume import last_good  # reads checkpoints back: only on this way out
+
     where = last_good(run.ckpt_path, run.resumed_from)
     return LadderError(f"{what}; stopped without saving ({where}); try a lower --lr")
-
-
-@contextlib.contextmanager
-def peers_lost(run: Run):
-    """In a torchrun group, a rank that dies (kill -9, out of memory) breaks the next collective of
-    the others: gloo raises at once ("Connection reset by peer"); NCCL after its timeout. The
-    survivors then stop with one line and write nothing: the last checkpoint stays the good one."""
-    try:
-        yield
-    except RuntimeError as e:
-        if run.proc.world == 1 or not (isinstance(e, dist.DistError) or "gloo" in str(e) or "NCCL" in str(e)):
-            raise
-        where = last_good(run.ckpt_path, run.resumed_from)
-        cause = re.sub(r"^\[[^\]]*\]\s*", "", str(e).splitlines()[0]).split(". ")[0]  # drop gloo's source path
-        raise LadderError(
-            f"rank {run.proc.rank}: another process of this run stopped ({cause}); "
-            f"nothing was saved ({where}); rerun the same torchrun command with --resume auto"
-        ) from None
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -360,41 +325,15 @@ def own_folder(folder: Path, name: str):
 def settle(cfg, Model, rung: str, given: set):
     """Everything that can fail fast, before data and training: returns (cfg, checkpoint, its path)."""
     validate(cfg)
-    cfg, checkpoint, path = resolve_resume(cfg, given, rung)
+    checkpoint = path = None
+    if cfg.resume:  # only a resumed run reads a checkpoint back: common/resume.py
+        from common.resume import resolve_resume
+
+        cfg, checkpoint, path = resolve_resume(cfg, given, rung)
     with torch.device("meta"):  # no memory, no RNG draws: only whether the settings fit together
         build_model(Model, cfg, 256, rung)
     for folder, flag in ((cfg.out_dir, "--out_dir"), (cfg.ckpt_dir, "--ckpt_dir"), (cfg.cache_dir, "--cache_dir")):
         writable_folder(folder, flag)
-    return cfg, checkpoint, path
-
-
-def resolve_resume(cfg, given: set, rung: str):
-    """Returns (cfg, checkpoint or None, its path or None). The checkpoint's config wins, except
-    for the settings in RESUMABLE_CHANGES given on the command line."""
-    master = int(os.environ.get("RANK", "0")) == 0  # before setup_process: torchrun's variable
-    if not cfg.resume:
-        return cfg, None, None
-    if cfg.resume == "auto":
-        path = find_resumable(cfg.ckpt_dir, rung, cfg.name)
-        if path is None:
-            if master:
-                print(f"--resume auto: no unfinished {rung} checkpoint under {cfg.ckpt_dir}/; starting fresh")
-            return cfg, None, None
-    else:
-        path = Path(cfg.resume)
-    checkpoint = load_checkpoint_state(path, rung)
-    saved, names = checkpoint["config"], [f.name for f in fields(cfg)]
-    for name in [n for n in names if n in given and n not in RESUMABLE_CHANGES]:
-        if name in saved and getattr(cfg, name) != saved[name]:
-            raise LadderError(
-                f"--{name} {getattr(cfg, name)!r} differs from the checkpoint's {saved[name]!r}; "
-                f"a resumed run keeps its settings (drop the flag, or start a new run with another --name)"
-            )
-    merged = {k: v for k, v in saved.items() if k in names}
-    merged.update({k: getattr(cfg, k) for k in given if k in RESUMABLE_CHANGES})
-    cfg = type(cfg)(**merged)
-    if master:
-        print(f"resuming {cfg.name} from {path} at step {checkpoint.get('step')}")
     return cfg, checkpoint, path
 
 

@@ -6,8 +6,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from bpe_extras import TokenizerError, with_special_tokens
+from bpe_extras import TokenizerError
 from bpe_tokenizer import GPT2_SPLIT_PATTERN, Tokenizer
+from bpe_tools import with_special_tokens
 
 
 def gpt2_bytes_to_unicode() -> dict[int, str]:

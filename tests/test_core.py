@@ -15,13 +15,13 @@ import pytest
 import torch
 
 import common.train
-from common.checkpoint import load_checkpoint_state
 from common.config import parse_config
 from common.corpus import load_corpus, split_text
 from common.data import Batcher, CharTokenizer
 from common.errors import LadderError
 from common.evaluate import metrics, nll_sums
 from common.generate import LayerCache, generate, sample_next
+from common.resume import load_checkpoint_state
 from tests.conftest import ROOT, one_line_error, rung_module, tiny_argv
 
 v0 = rung_module("v0_bigram")

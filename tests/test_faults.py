@@ -18,11 +18,11 @@ import torch
 import common.files
 import sample
 import visualize
-from common.checkpoint import find_resumable, load_checkpoint_state
 from common.config import out_of_bounds
 from common.errors import LadderError, run_cli
 from common.files import atomic_write, writable_folder
 from common.generate import sample_next
+from common.resume import find_resumable, load_checkpoint_state
 from tests.conftest import ROOT, one_line_error, read_fifo, rung_module, tiny_argv
 
 v0 = rung_module("v0_bigram")

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import bpe_extras
 import bpe_tokenizer
-from bpe_extras import train_with_special_tokens
+import bpe_tools
 from bpe_tokenizer import ENGLISH_ALPHABET, ScaffoldTokenizer, Tokenizer
+from bpe_tools import train_with_special_tokens
 from tests.bpe_reference import initial_sequences, replace_pair
 
 SAMPLE = (Path(__file__).parent / "fixtures" / "sample.txt").read_text(encoding="utf-8")
@@ -224,9 +224,9 @@ def test_restricted_alphabet_still_reports_unknowns(tok_en, text):
 
 
 def test_encode_batch_matches_encode(monkeypatch, tok):
-    monkeypatch.setattr(bpe_extras, "_CHUNK_CHARS", 64)  # force worker processes
+    monkeypatch.setattr(bpe_tools, "_CHUNK_CHARS", 64)  # force worker processes
     texts = [SAMPLE, SAMPLE[:100], ""]
-    assert bpe_extras.encode_batch(tok, texts, num_workers=2) == [tok.encode(s) for s in texts]
+    assert bpe_tools.encode_batch(tok, texts, num_workers=2) == [tok.encode(s) for s in texts]
 
 
 # --- saving and loading ---------------------------------------------------------------------------
