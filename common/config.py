@@ -112,6 +112,11 @@ class TrainConfig:
     sample_tokens: int = setting(
         200, "tokens generated for the sample printed at each evaluation", group="training", at_least=0
     )
+    eval_sliding: bool = setting(
+        True,
+        "also score the full validation split with sliding windows at the end (val/bpb_sliding; 2x a plain pass)",
+        group="training",
+    )
     # --- system and tracking
     device: str = setting("auto", "auto (cuda, then mps, then cpu) | cpu | cuda | mps", group="system")
     compile: bool = setting(False, "torch.compile the model", group="system")

@@ -112,7 +112,7 @@ def evaluate_split(model, dataset, split: str, context: int, batch_size: int, de
     return metrics(nll, n, nb, ub, s.n_words if max_tokens is None else None)
 
 
-def full_evaluation(model, dataset, context: int, batch_size: int, device, autocast) -> dict:
+def full_evaluation(model, dataset, context: int, batch_size: int, device, autocast, sliding: bool = True) -> dict:
     """The end of a run: the whole validation and test splits at the training context, and val bpb
     at longer contexts (length extrapolation, val/bpb@Nx) where the model has positions for them."""
     out = {}
@@ -129,6 +129,8 @@ def full_evaluation(model, dataset, context: int, batch_size: int, device, autoc
             "bpb"
         ]
     out["val/bpb@1x"] = out["val/bpb"]
+    if not sliding:
+        return out
     ids = dataset.split("valid").ids
     nll = sliding_nll(model, ids, context, max(1, context // 2), batch_size, device, autocast)
     out["val/bpb_sliding"] = nll / math.log(2) / target_bytes(ids, dataset.byte_lut["valid"], None)[0]

@@ -29,6 +29,7 @@ RESUMABLE_CHANGES = {
     "resume",
     "sample_tokens",
     "log_interval",
+    "eval_sliding",
 }
 NEEDED = ("rung", "config", "tokenizer", "model")  # enough to rebuild the model and sample from it
 RESUME = ("optimizer", "step", "elapsed", "tokens", "bytes", "best_val_bpb", "sampler_rng", "torch_rng")

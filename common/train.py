@@ -392,7 +392,9 @@ def final_summary(run: Run, state: TrainState) -> dict:
     }
     if cfg.target_bpb:
         s["target_step"] = state.target_step  # None: the budget ran out first
-    return s | full_evaluation(model, data, cfg.block_size, cfg.batch_size, proc.device, proc.autocast)
+    return s | full_evaluation(
+        model, data, cfg.block_size, cfg.batch_size, proc.device, proc.autocast, sliding=cfg.eval_sliding
+    )
 
 
 def format_summary(s: dict) -> str:
@@ -404,8 +406,8 @@ def format_summary(s: dict) -> str:
         f"final: val loss {s['val/loss']:.4f} | val ppl {s['val/ppl']:.2f} | val bpb {s['val/bpb']:.4f} | "
         f"word ppl {s['val/word_ppl']:.1f} | test bpb {s['test/bpb']:.4f} | unk rate {s['val/unk_rate']:.4%} | "
         f"params {s['params']:,} | tokens {s['tokens']:,} | bytes {s['bytes']:,.0f} | wall {s['wall_time_s']:.0f}s "
-        f"({s['tokens_per_s']:,.0f} tok/s)\n       val bpb by context: {ext}; sliding windows (stride 1/2): "
-        f"{s['val/bpb_sliding']:.4f}"
+        f"({s['tokens_per_s']:,.0f} tok/s)\n       val bpb by context: {ext}"
+        + (f"; sliding windows (stride 1/2): {s['val/bpb_sliding']:.4f}" if "val/bpb_sliding" in s else "")
     )
 
 
