@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from bpe_extras import TokenizerError, cut_stream, ordered_map
@@ -328,11 +327,15 @@ class Batcher:
     the same tokenizer and seed see the same batches whatever they draw at init.
     """
 
-    def __init__(self, ids: np.ndarray, block_size: int, batch_size: int, seed: int, device: torch.device):
+    def __init__(self, ids: np.ndarray, block_size: int, batch_size: int, seed: int, device):
+        import torch  # here, not at the top: the data path itself needs no torch (v1_numpy.py)
+
         self.ids, self.block_size, self.batch_size, self.device = ids, block_size, batch_size, device
         self.generator = torch.Generator().manual_seed(seed)
 
-    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def next(self):  # -> (x, y), torch tensors (B, T)
+        import torch
+
         T = self.block_size
         # a window needs T + 1 tokens (x and its shifted targets): starts 0 .. len - T - 1 inclusive,
         # so the last window, and with it the split's last token as a target, can be drawn

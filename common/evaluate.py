@@ -10,15 +10,12 @@
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from common.config import EXTRAPOLATION
 
 BYTE_CHUNK = 1 << 20  # target ids counted at a time (8 MB of float64 byte lengths)
 
 
-@torch.no_grad()
 def nll_sums(model, ids: np.ndarray, byte_lut: np.ndarray, unk_id, context: int, batch_size: int, device, autocast):
     """Non-overlapping windows of `context` tokens over `ids`: every token but the first is
     predicted exactly once (the last window may be shorter). Returns (nll, tokens, bytes, unk_bytes)."""
@@ -38,10 +35,8 @@ def nll_sums(model, ids: np.ndarray, byte_lut: np.ndarray, unk_id, context: int,
             if not chunk:
                 continue
             T = chunk[0][1]
-            xy = torch.from_numpy(np.stack([ids[s : s + T + 1] for s, _ in chunk]).astype(np.int64)).to(device)
-            with autocast():
-                logits = model(xy[:, :-1])  # (B, T, V)
-            total_nll += F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="sum").item()
+            xy = np.stack([ids[s : s + T + 1] for s, _ in chunk]).astype(np.int64)  # (B, T+1)
+            total_nll += summed_nll(model, xy, device, autocast)
     n_bytes, n_unk = 0.0, 0
     for start in range(1, len(ids), BYTE_CHUNK):  # in chunks: a large split's ids stay memory-mapped
         targets = np.asarray(ids[start : start + BYTE_CHUNK])
@@ -50,6 +45,21 @@ def nll_sums(model, ids: np.ndarray, byte_lut: np.ndarray, unk_id, context: int,
     unk_bytes = float(byte_lut[unk_id] * n_unk) if unk_id is not None else 0.0
     model.train(was_training)
     return total_nll, n_pred, n_bytes, unk_bytes
+
+
+def summed_nll(model, xy: np.ndarray, device, autocast) -> float:
+    """Summed cross-entropy of windows xy (B, T+1). A model that is not a torch module (v1_numpy.py)
+    computes it itself, so this path imports torch only for the models that need it."""
+    if hasattr(model, "summed_nll"):
+        return model.summed_nll(xy[:, :-1], xy[:, 1:])
+    import torch
+    import torch.nn.functional as F
+
+    with torch.no_grad():
+        xy = torch.from_numpy(xy).to(device)
+        with autocast():
+            logits = model(xy[:, :-1])  # (B, T, V)
+        return F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="sum").item()
 
 
 def metrics(nll: float, n_tokens: int, n_bytes: float, unk_bytes: float = 0.0, n_words: int | None = None) -> dict:

@@ -37,6 +37,10 @@ def variant_flags(variant: str | None) -> list[str]:
     return [f"--{p}" for p in pairs]
 
 
+# a side rung reproduces its parent exactly (DESIGN.md), so it trains for its parent's calibrated steps
+PARENT = {"v1_numpy": "v1_transformer"}
+
+
 def calibrated_steps(path: str, rung: str | None) -> int:
     """The step count of `rung` in a calibration file (benchmarks/calibrate.py --out)."""
     try:
@@ -45,6 +49,7 @@ def calibrated_steps(path: str, rung: str | None) -> int:
         raise LadderError(f"--calibration {path} does not exist; run benchmarks/calibrate.py --out first") from None
     except (ValueError, KeyError, TypeError):
         raise LadderError(f"--calibration {path} is not a calibration file (benchmarks/calibrate.py --out)") from None
+    rung = rung if rung in rows else PARENT.get(rung, rung)
     if rung not in rows:
         raise LadderError(f"--calibration {path} has no figure for {rung}; rerun benchmarks/calibrate.py")
     return rows[rung]["steps"]
