@@ -121,8 +121,10 @@ class LayerNorm(Module):
 
 
 def softmax(x):  # over the last axis; subtracting the max changes nothing but avoids overflow
-    e = np.exp(x - x.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+    e = x - x.max(-1, keepdims=True)
+    np.exp(e, out=e)  # in place, here and below: the (B, H, T, T) arrays are the big ones
+    e /= e.sum(-1, keepdims=True)
+    return e
 
 
 class Attention(Module):
@@ -140,8 +142,9 @@ class Attention(Module):
         H, D = self.n_head, C // self.n_head
         q, k, v = np.split(self.qkv.forward(x), 3, axis=2)  # 3 x (B, T, C)
         q, k, v = (t.reshape(B, T, H, D).transpose(0, 2, 1, 3) for t in (q, k, v))  # (B, H, T, D)
-        att = (q @ k.transpose(0, 1, 3, 2)) / math.sqrt(D)  # (B, H, T, T)
-        att[..., np.triu(np.ones((T, T), bool), k=1)] = -np.inf  # query i sees keys 0..i
+        att = q @ k.transpose(0, 1, 3, 2)  # (B, H, T, T)
+        att /= math.sqrt(D)
+        att += np.triu(np.full((T, T), -np.inf, att.dtype), k=1)  # query i sees keys 0..i
         att = softmax(att)  # masked entries become exactly 0
         self.q, self.k, self.v, self.att = q, k, v, att
         y = (att @ v).transpose(0, 2, 1, 3).reshape(B, T, C)  # (B, H, T, D) -> (B, T, C): heads merged
@@ -156,7 +159,9 @@ class Attention(Module):
         dv = att.transpose(0, 1, 3, 2) @ dy  # (B, H, T, D)
         # softmax: p = e^s / sum e^s, so dp_i/ds_j = p_i (δ_ij - p_j) and ds = p * (dp - sum(dp * p));
         # masked entries have p = 0, so they get no gradient
-        ds = att * (datt - (datt * att).sum(-1, keepdims=True)) / math.sqrt(D)
+        ds = datt - (datt * att).sum(-1, keepdims=True)  # (B, H, T, T)
+        ds *= att
+        ds /= math.sqrt(D)
         dq, dk = ds @ k, ds.transpose(0, 1, 3, 2) @ q  # (B, H, T, D) each
         merged = (t.transpose(0, 2, 1, 3).reshape(B, T, C) for t in (dq, dk, dv))  # 3 x (B, T, C)
         return self.qkv.backward(np.concatenate(list(merged), axis=2))  # (B, T, 3C) -> (B, T, C)
