@@ -37,7 +37,8 @@ from common.config import ArgParser  # noqa: E402
 from common.errors import LadderError, run_cli  # noqa: E402
 from common.files import atomic_write, writable_file  # noqa: E402
 
-RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
+# v1_numpy, v1 without PyTorch, trains for v1's steps (experiments/rung.py)
+RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py") if p.stem != "v1_numpy")
 EXTRA = {"v6_muon --muon false": ("v6_muon", {"muon": "false"})}  # label -> (rung, flags)
 WINDOW = 10  # steps per timed window (the loop's --log_interval)
 
