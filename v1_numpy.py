@@ -352,6 +352,19 @@ def load_checkpoint(path: Path) -> tuple[dict, dict]:
     return meta, arrays
 
 
+def find_resumable(root: Path, name: str) -> Path | None:
+    """--resume auto: this run's checkpoint (with --name), else the newest unfinished v1_numpy one."""
+    if name:
+        return root / name / "ckpt.npz" if (root / name / "ckpt.npz").is_file() else None
+    for path in sorted(root.glob("*/ckpt.npz"), key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            if not load_checkpoint(path)[0].get("finished"):
+                return path
+        except LadderError:
+            continue
+    return None
+
+
 def restore(model: Model, opt: AdamW | None, arrays: dict, path) -> None:
     for prefix, table in (("model", {n: p.data for n, p in model.named_parameters()}),) + (
         (("adam_m", opt.m), ("adam_v", opt.v)) if opt else ()
@@ -391,15 +404,16 @@ def train(cfg: Config, given: set) -> dict:
         raise LadderError("v1_numpy runs on the CPU with no dropout or compile; drop --device/--compile/--dropout")
     meta, arrays = None, None
     ckpt_root = Path(cfg.ckpt_dir)
-    if cfg.resume:
-        path = Path(cfg.resume) if cfg.resume != "auto" else ckpt_root / (cfg.name or "-") / "ckpt.npz"
-        if cfg.resume != "auto" or path.is_file():
-            meta, arrays = load_checkpoint(path)
-            for k in given - RESUMABLE:
-                if k in meta["config"] and getattr(cfg, k) != meta["config"][k]:
-                    raise LadderError(f"--{k} {getattr(cfg, k)!r} differs from the checkpoint's; drop the flag")
-            cfg = Config(**(meta["config"] | {k: getattr(cfg, k) for k in given & RESUMABLE}))
-            print(f"resuming {cfg.name} from {path} at step {meta['step']}")
+    path = find_resumable(ckpt_root, cfg.name) if cfg.resume == "auto" else Path(cfg.resume) if cfg.resume else None
+    if cfg.resume == "auto" and path is None:
+        print(f"--resume auto: no unfinished v1_numpy checkpoint under {ckpt_root}/; starting fresh")
+    if path is not None:
+        meta, arrays = load_checkpoint(path)
+        for k in given - RESUMABLE:
+            if k in meta["config"] and getattr(cfg, k) != meta["config"][k]:
+                raise LadderError(f"--{k} {getattr(cfg, k)!r} differs from the checkpoint's; drop the flag")
+        cfg = Config(**(meta["config"] | {k: getattr(cfg, k) for k in given & RESUMABLE}))
+        print(f"resuming {cfg.name} from {path} at step {meta['step']}")
     build_model(Model, cfg, 256, "v1_numpy")  # settings that do not fit: one line, before any work
     for folder, flag in ((cfg.out_dir, "--out_dir"), (cfg.ckpt_dir, "--ckpt_dir"), (cfg.cache_dir, "--cache_dir")):
         writable_folder(folder, flag)
@@ -408,7 +422,10 @@ def train(cfg: Config, given: set) -> dict:
     cfg.name = cfg.name or f"v1_numpy-{cfg.tokenizer}-s{cfg.seed}-{datetime.now():%Y%m%d-%H%M%S}"
     run_dir, ckpt_path = Path(cfg.out_dir) / cfg.name, ckpt_root / cfg.name / "ckpt.npz"
     if meta is None and (run_dir / "metrics.jsonl").exists():
-        raise LadderError(f"run folder {run_dir} already exists; continue it with --resume auto --name {cfg.name}")
+        if cfg.resume != "auto":
+            raise LadderError(f"run folder {run_dir} already exists; continue it with --resume auto --name {cfg.name}")
+        for stale in ("metrics.jsonl", "samples.jsonl", "summary.json"):  # no checkpoint survived: run it again
+            (run_dir / stale).unlink(missing_ok=True)
 
     model = build_model(Model, cfg, tok.vocab_size, "v1_numpy")
     params = dict(model.named_parameters())
@@ -416,7 +433,7 @@ def train(cfg: Config, given: set) -> dict:
     rng = np.random.default_rng(cfg.seed + 1)  # the batch stream: its own generator, never init's
     st = State()
     if meta:
-        restore(model, opt, arrays, cfg.resume)
+        restore(model, opt, arrays, path)
         opt.t, rng.bit_generator.state = meta["adam_t"], meta["sampler_rng"]
         st = State(**{f.name: meta[f.name] for f in fields(State)})
     n_params = sum(p.data.size for p in params.values())

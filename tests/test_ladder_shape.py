@@ -13,8 +13,8 @@ from tests.conftest import ROOT, RUNGS, SIDE_RUNGS
 
 MAX_LINES = 250
 # A side rung writes out what a library does for the others (v1_numpy.py: every layer's backward and
-# AdamW beside v1's forward), so it is read at about twice a rung's length; it stays out of the diff chain.
-SIDE_MAX_LINES = 550
+# AdamW beside v1's forward), so it may run to about 2.4 times a rung's length; it stays out of the diff chain.
+SIDE_MAX_LINES = 600
 # Changed lines (added + removed, module docstring excluded) between consecutive rungs. Set from the
 # diffs as they stood when the test was written (v1->v2 45, v2->v3 76, v3->v4 4, v4->v5 64, v5->v6
 # 56) and STYLE.md's "20-80 lines is healthy": a rung that needs more is probably two ideas.

@@ -152,6 +152,16 @@ def test_resume_continues_exactly(tmp_path, monkeypatch):
     assert records[0] == records[1]
 
 
+def test_resume_auto_finds_the_unfinished_checkpoint_or_starts_fresh(tmp_path, capsys):
+    argv = tiny_argv(v1_numpy, tmp_path, resume="auto")
+    v1_numpy.main(argv + ["--name=x"])  # nothing to resume yet: a fresh run
+    assert "starting fresh" in capsys.readouterr().out
+    assert v1_numpy.find_resumable(tmp_path / "ckpt", "") is None  # its checkpoint is a finished one
+    (tmp_path / "ckpt" / "x" / "ckpt.npz").unlink()
+    v1_numpy.main(argv + ["--name=x"])  # records but no checkpoint: run again from step 0, not refused
+    assert json.loads((tmp_path / "runs" / "x" / "summary.json").read_text())["steps"] == 6
+
+
 def one_line_error(argv, capsys) -> str:
     with pytest.raises(SystemExit) as e:
         v1_numpy.run_cli(v1_numpy.main, argv)
