@@ -34,6 +34,7 @@ from report_runs import (
     values,
     varying,
 )
+from rung import PARENT  # experiments/rung.py: a side rung and the rung it reproduces
 
 from common.errors import LadderError
 
@@ -82,11 +83,14 @@ def ladder_section(sweep, runs: list[Run]) -> list[str]:
             "",
         ]
     rows, below = [], None
-    for rung, runs in refs.items():
+    # a side rung (experiments/rung.py PARENT) sits under the rung it reproduces and is compared with it
+    for rung in sorted(refs, key=lambda r: (natural(PARENT.get(r, r)), r in PARENT)):
+        runs = refs[rung]
         s = [r.summary for r in runs]
         # the rung's step over the one below it, paired by seed (each seed's difference, then mean ± sd)
-        step = fmt_diff(paired_diffs(runs, below)) if below else ""
-        below = runs
+        base = refs.get(PARENT[rung]) if rung in PARENT else below
+        step = fmt_diff(paired_diffs(runs, base)) if base else ""
+        below = below if rung in PARENT else runs
         ours = runs[0].name.startswith(sweep.name + "-")
         rows.append(
             [
