@@ -6,7 +6,8 @@ ReLU MLP, each added back to the residual stream); a final LayerNorm and the out
 tied to the token embedding, give the logits. GPT-2 style initialisation.
 Paper: Vaswani et al. 2017, "Attention Is All You Need" (arXiv 1706.03762); GPT-2 (Radford
 et al. 2019) for pre-LayerNorm, weight tying and the initialisation.
-The position table has block_size rows, so this model cannot run on longer contexts.
+The position table has block_size rows, so this model cannot run on longer contexts; `--pos
+sinusoidal` swaps it for the fixed sin/cos table of Vaswani et al. (section 3.5), which can.
 
 Run: python v1_transformer.py
 """
@@ -30,6 +31,7 @@ class Config(TrainConfig):
     n_head: int = setting(4, "attention heads per block", at_least=1)
     n_embd: int = setting(128, "residual stream width (divisible by n_head)", at_least=1)
     fused: bool = setting(True, "use F.scaled_dot_product_attention; false = the written-out attention")
+    pos: str = setting("learned", "learned table, or Vaswani et al.'s fixed sin/cos", choices=("learned", "sinusoidal"))
 
 
 class Attention(nn.Module):
@@ -92,12 +94,18 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
+def sinusoids(pos: torch.Tensor, C: int, dtype=torch.float32) -> torch.Tensor:
+    """Vaswani et al. 2017, section 3.5: PE[p, 2i] = sin(p / 10000^(2i/C)), PE[p, 2i+1] = cos(same)."""
+    angle = pos[:, None].double() * 10000.0 ** (-torch.arange(0, C, 2, device=pos.device).double() / C)  # (T, C/2)
+    return torch.stack((angle.sin(), angle.cos()), dim=-1).flatten(1)[:, :C].to(dtype)  # (T, C)
+
+
 class Model(nn.Module):
     def __init__(self, cfg: Config, vocab_size: int):
         super().__init__()
-        self.context_length = cfg.block_size  # the position table has no row past this
+        self.context_length = cfg.block_size if cfg.pos == "learned" else None  # a table has no row past this
         self.wte = nn.Embedding(vocab_size, cfg.n_embd)
-        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
+        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd) if cfg.pos == "learned" else None
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd)
@@ -119,7 +127,8 @@ class Model(nn.Module):
         B, T = idx.shape
         start = cache.pos if cache is not None else 0  # absolute position of idx[:, 0]
         pos = torch.arange(start, start + T, device=idx.device)
-        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
+        pe = self.wpe(pos) if self.wpe is not None else sinusoids(pos, self.wte.embedding_dim, self.wte.weight.dtype)
+        x = self.drop(self.wte(idx) + pe)  # (B, T, C)
         for i, block in enumerate(self.blocks):
             x = block(x, None if cache is None else cache.layer(i))
         return self.head(self.ln_f(x))  # (B, T, V)

@@ -9,6 +9,8 @@ Sections (all by default, or pick with --only):
             default interval) against a bare loop of the same model on the same batches
   generate  sampling speed with and without the key/value cache at 128, 256, 512 new tokens
   ddp       tokens/s with 1 and 2 processes (torchrun, gloo)
+  numpy     v1_numpy (no torch) against v1 (fused and written-out attention) at v1's default shape,
+            each in its own process: tokens/s, MFU, peak memory (the process's max RSS)
 
 Model FLOPs per token follow nanoGPT's estimate_mfu: 6 * (weights of every nn.Linear: an untied
 embedding table is a lookup and does not count) plus 12 * layers * context * width for attention
@@ -46,7 +48,8 @@ from common.files import atomic_write, writable_file
 from common.generate import generate
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
+# v1_numpy (no torch): its own section
+RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py") if p.stem != "v1_numpy")
 NANOGPT_CPU = dict(
     n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, tokenizer="char", data="tinyshakespeare"
 )
@@ -194,9 +197,41 @@ def section_ddp(steps: int, tmp: Path):
     return out
 
 
+def section_numpy(peak: float, steps: int, tmp: Path):
+    """v1_numpy against v1 at v1's default shape, the same steps, each run in a fresh process."""
+    import v1_transformer as v1
+
+    fpt = flops_per_token(v1.Model(v1.Config(), 65), v1.Config())  # the same model, so the same FLOPs
+    code = (  # run a script, then report the process's peak memory (KiB on Linux)
+        "import resource, runpy, sys\nsys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n"
+        "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    rows = []
+    for label, script, extra in (
+        ("v1_transformer (fused attention)", "v1_transformer.py", []),
+        ("v1_transformer --fused false", "v1_transformer.py", ["--fused=false"]),
+        ("v1_numpy", "v1_numpy.py", []),
+    ):
+        name = f"numpy-{time.time_ns()}"
+        args = ["--data=tinyshakespeare", f"--max_steps={steps}", "--eval_interval=1000000000", "--wandb=disabled"]
+        args += [f"--cache_dir={ROOT / '.cache'}", f"--out_dir={tmp}/runs", f"--ckpt_dir={tmp}/ckpt", f"--name={name}"]
+        out = subprocess.run(
+            [sys.executable, "-c", code, script, *args, "--warmup_steps=10", *extra],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        rss_mb = int(out.stdout.split("maxrss")[-1]) / 1024
+        tps = json.loads((tmp / "runs" / name / "summary.json").read_text())["tokens_per_s"]
+        rows.append((label, tps, f"{fpt * tps / peak:.1%}", rss_mb))
+        print(f"  {label:34s} {tps:>8,.0f} tok/s   MFU {rows[-1][2]}   peak memory {rss_mb:,.0f} MB", flush=True)
+    return rows
+
+
 def main(argv=None):
     ap = ArgParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
-    ap.add_argument("--only", default="peak,train,overhead,generate,ddp", help="comma-separated sections")
+    ap.add_argument("--only", default="peak,train,overhead,generate,ddp,numpy", help="comma-separated sections")
     ap.add_argument("--steps", type=int, default=100, help="training steps per throughput measurement")
     ap.add_argument("--overhead_steps", type=int, default=1000, help="steps for the overhead comparison")
     ap.add_argument("--out", type=Path, help="also write the figures as markdown here")
@@ -244,6 +279,15 @@ def main(argv=None):
             lines.append(
                 f"## Data parallel (torchrun, gloo, v2 default shape)\n\n1 process: {out[1]:,.0f} tok/s; 2 processes: {out[2]:,.0f} tok/s; **{out[2] / out[1]:.2f}x**. On 2 cores one process already uses both (2 threads); two processes get one thread each and add an all-reduce per step.\n"
             )
+        if "numpy" in only:
+            print(f"v1 without PyTorch (v1_numpy) against v1, default shape, {args.steps} steps:")
+            rows = section_numpy(peak, args.steps, tmp)
+            lines.append(
+                f"## v1 without PyTorch (v1_numpy) against v1 (default shape, Tiny Shakespeare, {args.steps} steps)\n\n"
+                "| configuration | tokens/s | vs fused v1 | MFU | peak memory (max RSS) |\n|---|---:|---:|---:|---:|"
+            )
+            lines += [f"| {a} | {b:,.0f} | {b / rows[0][1]:.2f}x | {c} | {d:,.0f} MB |" for a, b, c, d in rows]
+            lines.append("\nPeak memory is the whole process's: PyTorch's import alone is a few hundred MB.\n")
     if args.out:
         atomic_write(args.out, "\n".join(lines) + "\n", flag="--out")
         print(f"wrote {args.out}")

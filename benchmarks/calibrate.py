@@ -39,7 +39,8 @@ from common.files import atomic_write, writable_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
-RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
+# v1_numpy, v1 without PyTorch, trains for v1's steps (experiments/rung.py)
+RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py") if p.stem != "v1_numpy")
 EXTRA = {"v6_muon --muon false": ("v6_muon", {"muon": "false"})}  # label -> (rung, flags)
 WINDOW = 10  # steps per timed window (the loop's --log_interval)
 

@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # dense bf16 tensor-core peaks from the vendors' data sheets (no sparsity), FLOP/s
 GPU_PEAK = {"h100": 989e12, "h200": 989e12, "a100": 312e12, "l4": 121e12, "rtx4090": 165e12}
-RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py"))
+# v1_numpy is v1 without PyTorch: v1's size
+RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py") if p.stem != "v1_numpy")
 
 
 def flops_per_token(model, cfg) -> float:

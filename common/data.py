@@ -245,12 +245,12 @@ class Batcher:
     """
 
     def __init__(self, ids: np.ndarray, block_size: int, batch_size: int, seed: int, device):
-        import torch  # here, not at the top: the data above loads without torch
+        import torch  # here, not at the top: the data path itself needs no torch (v1_numpy.py)
 
         self.ids, self.block_size, self.batch_size, self.device = ids, block_size, batch_size, device
         self.generator = torch.Generator().manual_seed(seed)
 
-    def next(self):
+    def next(self):  # -> (x, y), torch tensors (B, T)
         import torch
 
         T = self.block_size

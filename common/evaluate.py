@@ -16,15 +16,12 @@ always the lower number; it is a second column beside the plain one, never a rep
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from common.config import EXTRAPOLATION
 
 BYTE_CHUNK = 1 << 20  # target ids counted at a time (8 MB of float64 byte lengths)
 
 
-@torch.no_grad()
 def nll_sums(model, ids: np.ndarray, byte_lut: np.ndarray, unk_id, context: int, batch_size: int, device, autocast):
     """Non-overlapping windows of `context` tokens over `ids`: every token but the first is
     predicted exactly once (the last window may be shorter). Returns (nll, tokens, bytes, unk_bytes)."""
@@ -44,10 +41,8 @@ def nll_sums(model, ids: np.ndarray, byte_lut: np.ndarray, unk_id, context: int,
             if not chunk:
                 continue
             T = chunk[0][1]
-            xy = torch.from_numpy(np.stack([ids[s : s + T + 1] for s, _ in chunk]).astype(np.int64)).to(device)
-            with autocast():
-                logits = model(xy[:, :-1])  # (B, T, V)
-            total_nll += F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="sum").item()
+            xy = np.stack([ids[s : s + T + 1] for s, _ in chunk]).astype(np.int64)  # (B, T+1)
+            total_nll += summed_nll(model, xy, device, autocast)
     model.train(was_training)
     return total_nll, n_pred, *target_bytes(ids, byte_lut, unk_id)
 
@@ -62,7 +57,6 @@ def target_bytes(ids: np.ndarray, byte_lut: np.ndarray, unk_id) -> tuple[float, 
     return n_bytes, float(byte_lut[unk_id] * n_unk) if unk_id is not None else 0.0
 
 
-@torch.no_grad()
 def sliding_nll(model, ids: np.ndarray, context: int, stride: int, batch_size: int, device, autocast) -> float:
     """Summed NLL of every target of `ids` (each exactly once), windows of `context` tokens every
     `stride` tokens: the first window scores all its targets, each later one only its targets past
@@ -74,18 +68,45 @@ def sliding_nll(model, ids: np.ndarray, context: int, stride: int, batch_size: i
     if starts[-1] != n_pred - T:  # the tail: one more window, flush with the end
         starts.append(n_pred - T)
     # window w scores its targets from the first one the window before it did not reach
-    first_new = [0] + [max(0, prev + T - s) for prev, s in zip(starts, starts[1:])]
+    first_new = np.array([0] + [max(0, prev + T - s) for prev, s in zip(starts, starts[1:])])
     total = 0.0
     for b in range(0, len(starts), batch_size):
         chunk = starts[b : b + batch_size]
-        xy = torch.from_numpy(np.stack([ids[s : s + T + 1] for s in chunk]).astype(np.int64)).to(device)
+        xy = np.stack([ids[s : s + T + 1] for s in chunk]).astype(np.int64)  # (B, T+1)
+        nll = token_nll(model, xy, device, autocast)  # (B, T)
+        total += float(nll[np.arange(T)[None, :] >= first_new[b : b + batch_size, None]].sum())
+    model.train(was_training)
+    return total
+
+
+def summed_nll(model, xy: np.ndarray, device, autocast) -> float:
+    """Summed cross-entropy of windows xy (B, T+1). A model that is not a torch module (v1_numpy.py)
+    computes it itself, so this path imports torch only for the models that need it."""
+    if hasattr(model, "token_nll"):
+        return float(model.token_nll(xy[:, :-1], xy[:, 1:]).sum())
+    import torch
+    import torch.nn.functional as F
+
+    with torch.no_grad():
+        xy = torch.from_numpy(xy).to(device)
+        with autocast():
+            logits = model(xy[:, :-1])  # (B, T, V)
+        return F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="sum").item()
+
+
+def token_nll(model, xy: np.ndarray, device, autocast) -> np.ndarray:
+    """Cross-entropy of each target of windows xy (B, T+1): (B, T), float64."""
+    if hasattr(model, "token_nll"):
+        return model.token_nll(xy[:, :-1], xy[:, 1:])
+    import torch
+    import torch.nn.functional as F
+
+    with torch.no_grad():
+        xy = torch.from_numpy(xy).to(device)
         with autocast():
             logits = model(xy[:, :-1])  # (B, T, V)
         nll = F.cross_entropy(logits.float().transpose(1, 2), xy[:, 1:], reduction="none")  # (B, T)
-        offset = torch.tensor(first_new[b : b + batch_size], device=device)  # (B,)
-        total += nll[torch.arange(T, device=device)[None, :] >= offset[:, None]].sum().item()
-    model.train(was_training)
-    return total
+        return nll.double().cpu().numpy()
 
 
 def metrics(nll: float, n_tokens: int, n_bytes: float, unk_bytes: float = 0.0, n_words: int | None = None) -> dict:

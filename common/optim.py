@@ -10,8 +10,6 @@ factor lr_at(step) / cfg.lr. Checkpoints store the optimizers' states as a list,
 
 import math
 
-import torch
-
 
 def make_optimizers(model, cfg, device) -> list:
     """The rung's optimizers: `model.configure_optimizers(cfg, device)` when the model has one (a
@@ -30,6 +28,8 @@ def make_optimizers(model, cfg, device) -> list:
 
 def adamw(model, cfg, device):
     """AdamW; weight decay on matrices (dim >= 2) only, never on biases, gains or scalars."""
+    import torch  # here, not at the top: lr_at and progress_of serve v1_numpy.py, which has no torch
+
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},

@@ -35,6 +35,7 @@ from experiments.report_runs import (
     values,
     varying,
 )
+from experiments.rung import PARENT  # a side rung and the rung it reproduces
 
 CTX_NOTE = "@Nx: the full validation split read in windows of N times the training context; n/a where"
 CTX_NOTE += " the model cannot run that long (v1's learned position table)."
@@ -83,11 +84,14 @@ def ladder_section(sweep, runs: list[Run]) -> list[str]:
     # the sliding-window column (common/evaluate.py) only where some run measured it (runs before 2026-12-04 did not)
     sliding = any(values(rs, "val/bpb_sliding") for rs in refs.values())
     rows, below = [], None
-    for rung, runs in refs.items():
+    # a side rung (experiments/rung.py PARENT) sits under the rung it reproduces and is compared with it
+    for rung in sorted(refs, key=lambda r: (natural(PARENT.get(r, r)), r in PARENT)):
+        runs = refs[rung]
         s = [r.summary for r in runs]
         # the rung's step over the one below it, paired by seed (each seed's difference, then mean ± sd)
-        step = fmt_diff(paired_diffs(runs, below)) if below else ""
-        below = runs
+        base = refs.get(PARENT[rung]) if rung in PARENT else below
+        step = fmt_diff(paired_diffs(runs, base)) if base else ""
+        below = below if rung in PARENT else runs
         ours = runs[0].name.startswith(sweep.name + "-")
         rows.append(
             [

@@ -9,6 +9,9 @@ qk_norm=false,mlp=gelu` adds `--qk_norm=false --mlp=gelu`.
 
     python experiments/rung.py --rung v5_modern --variant mlp=swiglu
 
+`--rung NAME+K=V[,K=V]` is NAME with that variant, so a sweep's list of rungs can hold one rung
+twice (experiments/positions.yaml: v1_transformer+pos=sinusoidal beside v1_transformer).
+
 `--calibration FILE` sets `--max_steps` to the rung's step count in a calibration file written by
 benchmarks/calibrate.py (a budget of minutes turned into steps on one machine, then the same steps
 everywhere):
@@ -39,6 +42,10 @@ def variant_flags(variant: str | None) -> list[str]:
     return [f"--{p}" for p in pairs]
 
 
+# a side rung reproduces its parent exactly (DESIGN.md), so it trains for its parent's calibrated steps
+PARENT = {"v1_numpy": "v1_transformer"}
+
+
 def calibrated_steps(path: str, rung: str | None) -> int:
     """The step count of `rung` in a calibration file (benchmarks/calibrate.py --out)."""
     try:
@@ -47,6 +54,7 @@ def calibrated_steps(path: str, rung: str | None) -> int:
         raise LadderError(f"--calibration {path} does not exist; run benchmarks/calibrate.py --out first") from None
     except (ValueError, KeyError, TypeError):
         raise LadderError(f"--calibration {path} is not a calibration file (benchmarks/calibrate.py --out)") from None
+    rung = rung if rung in rows else PARENT.get(rung, rung)
     if rung not in rows:
         raise LadderError(f"--calibration {path} has no figure for {rung}; rerun benchmarks/calibrate.py")
     return rows[rung]["steps"]
@@ -63,8 +71,9 @@ def main(argv=None):
             picked[name] = arg.split("=", 1)[1] if "=" in arg else next(it, None)
         else:
             rest.append(arg)
-    rung = picked["rung"]
-    rest += variant_flags(picked["variant"])
+    rung, _, own = (picked["rung"] or "").partition("+")  # NAME+K=V: a variant of one rung in a rung list
+    rung = rung or None
+    rest += variant_flags(own or None) + variant_flags(picked["variant"])
     if rung is None and any(a in ("-h", "--help") for a in rest):
         usage = "usage: rung.py --rung NAME [--variant K=V[,K=V]] [--calibration FILE] [the rung's flags]"
         print(

@@ -114,7 +114,7 @@ def test_shards_split_a_sweep_without_overlap(tmp_path, capsys):
         return [w for line in capsys.readouterr().out.splitlines() for w in line.split() if w.startswith("--name=")]
 
     everything, first, second = names(), names("--shard", "1/2"), names("--shard", "2/2")
-    assert len(everything) == 9 and len(first) == 5 and len(second) == 4
+    assert len(everything) == 12 and len(first) == 6 and len(second) == 6  # 4 rows x 3 seeds
     assert sorted(first + second) == sorted(everything)
     with pytest.raises(LadderError, match="--shard '3/2'"):
         sweep.main([str(path), "--dry-run", "--shard", "3/2"])

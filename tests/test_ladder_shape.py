@@ -14,9 +14,12 @@ import pytest
 import yaml
 
 from common.config import TrainConfig
-from tests.conftest import ROOT, RUNGS, rung_module
+from tests.conftest import ROOT, RUNGS, SIDE_RUNGS, rung_module
 
 MAX_LINES = 250
+# A side rung writes out what a library does for the others (v1_numpy.py: every layer's backward and
+# AdamW beside v1's forward), so it may run to about 2.4 times a rung's length; it stays out of the diff chain.
+SIDE_MAX_LINES = 600
 # Changed lines (added + removed, module docstring excluded) between consecutive rungs. Set from the
 # diffs as they stood when the test was written (v1->v2 45, v2->v3 76, v3->v4 4, v4->v5 64, v5->v6
 # 56) and STYLE.md's "20-80 lines is healthy": a rung that needs more is probably two ideas.
@@ -44,8 +47,8 @@ V5_BLOCK = {"norm", "qk_norm", "mlp", "zero_init", "tie_head"}
 V7_PATHS = {"x0", "value_residual", "value_embeds", "unet", "softcap"}
 IDEAS = {
     "v0_bigram": Idea(),
-    "v1_transformer": Idea(adds={"n_layer", "n_head", "n_embd", "fused"}),
-    "v2_bpe_rope": Idea(adds={"rope_theta"}),
+    "v1_transformer": Idea(adds={"n_layer", "n_head", "n_embd", "fused", "pos"}),  # pos: learned or sinusoidal
+    "v2_bpe_rope": Idea(adds={"rope_theta"}, replaces={"pos"}),  # RoPE replaces the absolute positions
     "v3_alibi": Idea(replaces={"rope_theta"}),  # ALiBi replaces RoPE, and RoPE's base with it
     "v4_scaffold_bpe": Idea(),
     "v5_modern": Idea(adds=V5_BLOCK, ablation=V5_BLOCK),
@@ -102,15 +105,21 @@ def test_rung_fits_in_250_lines(name):
     assert n <= MAX_LINES, f"{name}.py has {n} lines; a rung of more than {MAX_LINES} is doing someone else's job"
 
 
-@pytest.mark.parametrize("name", RUNGS)
+@pytest.mark.parametrize("name", SIDE_RUNGS)
+def test_side_rung_fits_in_its_limit(name):
+    n = len((ROOT / f"{name}.py").read_text().splitlines())
+    assert n <= SIDE_MAX_LINES, f"{name}.py has {n} lines; a side rung stays under {SIDE_MAX_LINES}"
+
+
+@pytest.mark.parametrize("name", RUNGS + SIDE_RUNGS)
 def test_rung_imports_no_other_rung(name):
-    others = imported_modules(ROOT / f"{name}.py") & (set(RUNGS) - {name})
+    others = imported_modules(ROOT / f"{name}.py") & (set(RUNGS + SIDE_RUNGS) - {name})
     assert not others, f"{name}.py imports {sorted(others)}: rungs never import each other"
 
 
 def test_common_imports_no_rung():
     for path in (ROOT / "common").glob("*.py"):
-        rungs = imported_modules(path) & set(RUNGS)
+        rungs = imported_modules(path) & set(RUNGS + SIDE_RUNGS)
         assert not rungs, f"common/{path.name} imports {sorted(rungs)}: common/ knows no rung"
 
 

@@ -1,4 +1,5 @@
-"""Properties of the positional schemes: RoPE (v2) and ALiBi (v3), and length extrapolation.
+"""Properties of the positional schemes: sinusoids (v1 --pos sinusoidal), RoPE (v2) and ALiBi (v3),
+and length extrapolation.
 Run: pytest tests/test_positions.py"""
 
 import math
@@ -76,9 +77,33 @@ def test_alibi_with_zero_slopes_is_plain_causal_attention(fused):
     torch.testing.assert_close(a3(x), a1(x), atol=1e-5, rtol=1e-4)
 
 
+def test_sinusoids_follow_the_paper():
+    """Vaswani et al. 2017, section 3.5: PE[p, 2i] = sin(p / 10000^(2i/C)), PE[p, 2i+1] = cos(the same);
+    every pair is a rotation, so the table's rows all have norm sqrt(C / 2)."""
+    C, pos = 16, torch.arange(300)
+    pe = v1.sinusoids(pos, C, torch.float64)
+    for p, i in ((0, 0), (7, 3), (299, 7)):
+        angle = p / 10000 ** (2 * i / C)
+        assert pe[p, 2 * i].item() == pytest.approx(math.sin(angle)) and pe[p, 2 * i + 1].item() == pytest.approx(
+            math.cos(angle)
+        )
+    torch.testing.assert_close(pe.norm(dim=1), torch.full((300,), math.sqrt(C / 2), dtype=torch.float64))
+    assert v1.sinusoids(pos, 15).shape == (300, 15)  # an odd width drops the last cosine
+
+
+def test_sinusoidal_v1_has_no_position_weights_and_any_length():
+    learned = v1.Model(v1.Config(n_layer=1, n_head=2, n_embd=16, block_size=8), 20)
+    fixed = v1.Model(v1.Config(n_layer=1, n_head=2, n_embd=16, block_size=8, pos="sinusoidal"), 20)
+    assert learned.context_length == 8 and fixed.context_length is None
+    assert {n for n, _ in learned.named_parameters()} - {n for n, _ in fixed.named_parameters()} == {"wpe.weight"}
+    assert fixed(torch.randint(20, (2, 32))).shape == (2, 32, 20)  # 4x the training context
+
+
 def test_extrapolation_is_evaluated_where_the_model_allows_it(tmp_path):
     s1 = v1.main(tiny_argv(v1, tmp_path, name="v1"))
+    s1_sin = v1.main(tiny_argv(v1, tmp_path, name="v1s", pos="sinusoidal"))
     s3 = v3.main(tiny_argv(v3, tmp_path, name="v3"))
     assert s1["val/bpb@2x"] is None and s1["val/bpb@8x"] is None  # learned table: stops at 1x
     for mult in (2, 4, 8):
         assert 0 < s3[f"val/bpb@{mult}x"] < 20
+        assert 0 < s1_sin[f"val/bpb@{mult}x"] < 20  # the fixed table has a row for any position
