@@ -24,6 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]  # the report's modules im
 import matplotlib.pyplot as plt  # noqa: E402
 from report_plots import bpb_curve  # noqa: E402
 from report_runs import load_runs, mean_sd, paired_diffs  # noqa: E402
+from rung import PARENT  # noqa: E402  (side rungs, like v1_numpy, and the rung each reproduces)
 from scipy import stats  # noqa: E402
 
 from common.corpus import load_corpus  # noqa: E402
@@ -41,7 +42,7 @@ print(f"{len(runs)} finished runs in results/runs")
 # character 1), so the x axis is bytes of training text seen, not steps.
 
 # %%
-ladder = [r for r in runs if r.name.startswith("ladder_steps-")]
+ladder = [r for r in runs if r.name.startswith("ladder_steps-") and r.rung not in PARENT]  # the rungs, not side rungs
 rungs = sorted({r.rung for r in ladder}, key=lambda name: int(name[1:].split("_")[0]))
 by_rung = {rung: [r for r in ladder if r.rung == rung] for rung in rungs}
 fig, ax = plt.subplots(figsize=(8, 4.5))
