@@ -716,13 +716,13 @@ def _encode_piece(piece: str) -> tuple[bytes, int, int]:
 def encode_split(tok, text: Text, folder: Path, name: str, label: str) -> data.Split:
     """data.encode_split for a streamed text: from the cache, or built into it in one streaming
     pass (resumed if a previous build was interrupted), one process at a time."""
-    split = data.cached(folder, name)
+    split = data.cached(folder, name, tok.vocab_size)
     if split is not None:
         return split
     with disk_errors(folder, flag="--cache_dir"):
         folder.mkdir(parents=True, exist_ok=True)
         with _locked(folder / f"{name}.lock"):
-            return data.cached(folder, name) or _build_split(tok, text, folder, name, label)
+            return data.cached(folder, name, tok.vocab_size) or _build_split(tok, text, folder, name, label)
 
 
 def _build_split(tok, text: Text, folder: Path, name: str, label: str) -> data.Split:
@@ -773,9 +773,10 @@ def _build_split(tok, text: Text, folder: Path, name: str, label: str) -> data.S
         f.flush()
         os.fsync(f.fileno())
     # ranks of one torchrun wait on the lock above; the rename makes the ids visible at once, whole
+    place["checksum"] = data.checksum(partial)  # checked each time the cache opens (data.cached)
     os.replace(partial, ids_path)
     atomic_write(meta_path, json.dumps(place), flag="--cache_dir")
     place_path.unlink(missing_ok=True)
-    split = data.cached(folder, name)
+    split = data.cached(folder, name, tok.vocab_size)
     assert split is not None, f"the token cache {ids_path} did not read back"
     return split

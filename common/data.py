@@ -152,9 +152,20 @@ def read_json(path: Path) -> dict | None:
         return None
 
 
-def cached(folder: Path, name: str) -> Split | None:
-    """Split `name` from the cache: `<name>.bin` (the ids) and `<name>.json` (their count, dtype and
-    text statistics), if the file holds exactly what its meta says; a damaged entry is rebuilt."""
+def checksum(path: Path) -> str:
+    """BLAKE2b of a file, read in 8 MB blocks (about 1 s a GB on one core)."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while block := f.read(1 << 23):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cached(folder: Path, name: str, vocab_size: int | None = None) -> Split | None:
+    """Split `name` from the cache: `<name>.bin` (the ids) and `<name>.json` (their count, dtype,
+    checksum and text statistics). An entry cut short or never finished is rebuilt (None); one whose
+    bytes changed after it was built (a disk, a copy) is refused with one line, so nothing trains on
+    damaged ids: its checksum and every id below the vocabulary size are checked each time it opens."""
     meta = read_json(folder / f"{name}.json")
     path = folder / f"{name}.bin"
     try:
@@ -162,15 +173,21 @@ def cached(folder: Path, name: str) -> Split | None:
         if not path.is_file() or path.stat().st_size != n * dtype.itemsize:
             return None
         ids = np.memmap(path, dtype=dtype, mode="r", shape=(n,)) if n else np.zeros(0, dtype)
-        return Split(ids, meta["n_bytes"], meta["n_words"], meta["unk_bytes"], meta["n_unk"])
+        split = Split(ids, meta["n_bytes"], meta["n_words"], meta["unk_bytes"], meta["n_unk"])
     except (KeyError, TypeError, ValueError, OSError):
         return None
+    damaged = f"the token cache {path} is damaged (%s); delete {folder} and run again to rebuild it"
+    if "checksum" in meta and checksum(path) != meta["checksum"]:  # caches before 2026-12-04 have none
+        raise LadderError(damaged % "its checksum differs from the one recorded when it was built")
+    if vocab_size is not None and n and int(ids.max()) >= vocab_size:
+        raise LadderError(damaged % f"it holds id {int(ids.max())}, outside the tokenizer's {vocab_size} ids")
+    return split
 
 
 def encode_split(tok, text: InMemory, folder: Path, name: str, label: str) -> Split:
     """The split's ids from the cache, or encoded piece by piece and written to it. Two processes
     may build one entry at once (the ranks of a torchrun): each writes it whole, atomically."""
-    split = cached(folder, name)
+    split = cached(folder, name, tok.vocab_size)
     if split is not None:
         return split
     dtype = np.dtype(dtype_for(tok.vocab_size))
@@ -188,9 +205,10 @@ def encode_split(tok, text: InMemory, folder: Path, name: str, label: str) -> Sp
         # do not account for (one unk = one character)
         meta["unk_bytes"] = meta["n_bytes"] - int(token_byte_lengths(tok)[ids].sum())
         meta["n_unk"] = int((ids == tok.unk_id).sum())
+    meta["checksum"] = hashlib.blake2b(ids.tobytes(), digest_size=16).hexdigest()
     atomic_write(folder / f"{name}.bin", ids.tobytes(), flag="--cache_dir")
     atomic_write(folder / f"{name}.json", json.dumps(meta), flag="--cache_dir")  # after the ids it counts
-    split = cached(folder, name)
+    split = cached(folder, name, tok.vocab_size)
     assert split is not None, f"the token cache {folder / name}.bin did not read back"
     return split
 

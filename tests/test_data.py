@@ -414,3 +414,28 @@ def test_the_progress_bar_never_replaces_a_piece_of_text():
 
     bar = Redrawing()
     assert list(counted(["ab", "ç"], bar)) == ["ab", "ç"] and bar.n == 4
+
+
+@pytest.mark.parametrize("where", ["in memory", "streamed"])
+def test_a_token_cache_damaged_after_it_was_built_is_refused_with_one_line(tmp_path, monkeypatch, where):
+    # issue 33: one byte of train.bin changed (a disk, a copy); the run must not train on it
+    if where == "streamed":
+        monkeypatch.setattr(corpus_mod, "SMALL_BYTES", 0)  # every file goes through common/corpus_scale.py
+    path = tmp_path / "c.txt"
+    path.write_text(SAMPLE * 3, encoding="utf-8")
+    load_dataset(cfg(tmp_path, path))
+    (folder,) = (tmp_path / "cache" / "tokens").iterdir()
+    ids = folder / "train.bin"
+    raw = bytearray(ids.read_bytes())
+    raw[len(raw) // 2] ^= 1  # an id still in range: only the checksum notices
+    ids.write_bytes(bytes(raw))
+    with pytest.raises(LadderError, match=rf"token cache {ids} is damaged \(its checksum differs.*delete {folder}"):
+        load_dataset(cfg(tmp_path, path))
+    meta = json.loads((folder / "train.json").read_text())
+    del meta["checksum"]  # a cache from before checksums: the ids' range is still checked
+    (folder / "train.json").write_text(json.dumps(meta))
+    i = len(raw) // 2 - (len(raw) // 2) % 2
+    raw[i : i + 2] = b"\xff\xff"  # id 65535 (uint16), out of range for a tokenizer of 300 ids
+    ids.write_bytes(bytes(raw))
+    with pytest.raises(LadderError, match=r"damaged \(it holds id 65535, outside the tokenizer's 300 ids\)"):
+        load_dataset(cfg(tmp_path, path))
