@@ -153,7 +153,7 @@ def read_json(path: Path) -> dict | None:
 
 
 def checksum(path: Path) -> str:
-    """BLAKE2b of a file, read in 8 MB blocks (about 1 s a GB on one core)."""
+    """BLAKE2b of a file, read in 8 MB blocks: one pass over it each time the cache opens."""
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as f:
         while block := f.read(1 << 23):
