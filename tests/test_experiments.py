@@ -54,6 +54,7 @@ def run_sweep(path, *args):
     )
 
 
+@pytest.mark.slow  # six subprocess runs (about 16 s); `.ci/run` runs it
 def test_runs_skips_finished_and_resumes(tmp_path):
     spec = {
         "name": "t",

@@ -33,6 +33,7 @@ def assert_png(path):
     assert len(data) > 5000, f"{path.name} is only {len(data)} bytes"
 
 
+@pytest.mark.slow  # about 4 s a rung (a tiny training run, then every picture); `.ci/run` runs it
 def test_pictures_for_every_rung(checkpoint, tmp_path, capsys):
     rung, n_layer, ckpt = checkpoint
     paths = visualize.main([str(ckpt), "--out", str(tmp_path), "--top", "20", "--tokens", "␣,e"])
@@ -68,6 +69,7 @@ def test_attention_maps_are_causal_distributions(checkpoint):
         assert att.triu(1).abs().max() == 0
 
 
+@pytest.mark.slow  # wandb's offline service starts (about 8 s); `.ci/run` runs it
 @pytest.mark.parametrize("checkpoint", RUNGS[-1:], indirect=True)  # one rung is enough
 def test_images_go_to_an_active_wandb_run(checkpoint, tmp_path, monkeypatch):
     rung, _, ckpt = checkpoint
