@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from common.config import TrainConfig, build_model, parse_config, setting, validate
 from common.data import load_dataset, tokenizer_from_json, tokenizer_json
-from common.errors import LadderError, run_cli
+from common.errors import LadderError, Stopped, run_cli
 from common.evaluate import evaluate_split, full_evaluation
 from common.files import atomic_write, writable_folder
 from common.optim import lr_at, progress_of
@@ -474,15 +474,15 @@ def train(cfg: Config, given: set) -> dict:
             f"step {st.step}: val loss {m['loss']:.4f}, val bpb {m['bpb']:.4f}\n--- sample ---\n{text}\n--------------"
         )
 
-    stop = []  # Ctrl-C: finish this step, checkpoint, exit 130 (a second one aborts)
+    stop = []  # Ctrl-C or SIGTERM: finish this step, checkpoint, exit 128 + signal (a second one aborts)
 
-    def on_sigint(*_):
+    def on_signal(signum, _frame):
         if stop:
-            raise KeyboardInterrupt
-        stop.append(1)
-        tqdm.write("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to abort)")
+            raise Stopped(signum)
+        stop.append(signum)
+        tqdm.write(f"{signal.Signals(signum).name}: stopping after this step and saving a checkpoint (again: abort)")
 
-    old = signal.signal(signal.SIGINT, on_sigint)
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     pbar = tqdm(total=None if cfg.max_minutes else cfg.max_steps, initial=st.step, dynamic_ncols=True, unit="step")
     t_start, t_window, tok_window, loss, evaluated_at = time.time() - st.elapsed, time.time(), 0, float("nan"), None
     try:
@@ -522,11 +522,15 @@ def train(cfg: Config, given: set) -> dict:
         st.elapsed = time.time() - t_start
     finally:
         pbar.close()
-        signal.signal(signal.SIGINT, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
     if stop:
         save()
-        print(f"stopped at step {st.step}; continue with: --resume {ckpt_path}")
-        raise KeyboardInterrupt
+        name = signal.Signals(stop[0]).name
+        print(
+            f"{name}: stopped at step {st.step}, checkpoint {ckpt_path}; continue with: python v1_numpy.py --resume {ckpt_path}"
+        )
+        raise Stopped(stop[0])
     if st.step != evaluated_at:
         evaluate()
     summary = {"rung": "v1_numpy", "name": cfg.name, "tokenizer": cfg.tokenizer, "vocab_size": tok.vocab_size}

@@ -5,6 +5,7 @@ its bad inputs are one line.
 Run: pytest tests/test_numpy_rung.py"""
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -129,19 +130,23 @@ def test_a_short_run_with_torch_unimportable(tmp_path):
     assert isinstance(text, str)
 
 
-def test_resume_continues_exactly(tmp_path, monkeypatch):
+@pytest.mark.parametrize("how", ["crash", "sigterm"])
+def test_resume_continues_exactly(tmp_path, monkeypatch, how):
     whole = v1_numpy.main(tiny_argv(v1_numpy, tmp_path / "a", name="a"))
     calls, step = [], v1_numpy.Model.loss_and_backward
 
     def killed_in_step_4(self, *args):
         calls.append(1)
-        if len(calls) == 4:  # after the checkpoint of step 3 (eval_interval 3)
+        if len(calls) == 4 and how == "crash":  # after the checkpoint of step 3 (eval_interval 3)
             raise KeyboardInterrupt
+        if len(calls) == 4:  # a scheduler's SIGTERM: step 4 finishes, is checkpointed, the run exits 143
+            signal.raise_signal(signal.SIGTERM)
         return step(self, *args)
 
     monkeypatch.setattr(v1_numpy.Model, "loss_and_backward", killed_in_step_4)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as e:
         v1_numpy.main(tiny_argv(v1_numpy, tmp_path / "b", name="b"))
+    assert how == "crash" or e.value.signum == signal.SIGTERM
     monkeypatch.undo()
     resumed = v1_numpy.main(tiny_argv(v1_numpy, tmp_path / "b", name="b", resume="auto"))
     assert resumed["val/bpb"] == whole["val/bpb"] and resumed["train/loss"] == whole["train/loss"]
