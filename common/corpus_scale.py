@@ -28,18 +28,16 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import socket
 import time
-from collections import deque
 from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
-from bpe_extras import TokenizerError
+from bpe_extras import TokenizerError, ordered_map  # a bounded, ordered map across processes
 from bpe_tokenizer import load_tokenizer, train_kind
 from common import data
 from common.corpus import NAMED, SPLIT_FRACTIONS, SPLITS, Corpus, InMemory, check_splits, not_utf8, safe_name
@@ -614,25 +612,6 @@ def cut_stream(pieces, size: int | None = None):
     rest = "".join(parts)
     if rest:
         yield rest
-
-
-def ordered_map(fn, items, num_workers: int, initializer=None, initargs=()):
-    """map(fn, items) across processes, in order, with at most 2 tasks per worker in flight
-    (Pool.imap would read the whole input ahead, which breaks bounded memory). `initializer`
-    runs once per worker (in this process when num_workers <= 1), e.g. to hand it a tokenizer."""
-    if num_workers <= 1:
-        if initializer is not None:
-            initializer(*initargs)
-        yield from map(fn, items)
-        return
-    with multiprocessing.get_context().Pool(num_workers, initializer, initargs) as pool:
-        pending = deque()
-        for item in items:
-            pending.append(pool.apply_async(fn, (item,)))
-            if len(pending) >= 2 * num_workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
 
 
 @contextlib.contextmanager
