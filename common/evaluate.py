@@ -42,7 +42,7 @@ def nll_sums(model, ids: np.ndarray, byte_lut: np.ndarray, unk_id, context: int,
                 continue
             T = chunk[0][1]
             xy = np.stack([ids[s : s + T + 1] for s, _ in chunk]).astype(np.int64)  # (B, T+1)
-            total_nll += summed_nll(model, xy, device, autocast)
+            total_nll += float(token_nll(model, xy, device, autocast).sum())
     model.train(was_training)
     return total_nll, n_pred, *target_bytes(ids, byte_lut, unk_id)
 
@@ -79,23 +79,10 @@ def sliding_nll(model, ids: np.ndarray, context: int, stride: int, batch_size: i
     return total
 
 
-def summed_nll(model, xy: np.ndarray, device, autocast) -> float:
-    """Summed cross-entropy of windows xy (B, T+1). A model that is not a torch module (v1_numpy.py)
-    computes it itself, so this path imports torch only for the models that need it."""
-    if hasattr(model, "token_nll"):
-        return float(model.token_nll(xy[:, :-1], xy[:, 1:]).sum())
-    import torch
-    import torch.nn.functional as F
-
-    with torch.no_grad():
-        xy = torch.from_numpy(xy).to(device)
-        with autocast():
-            logits = model(xy[:, :-1])  # (B, T, V)
-        return F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="sum").item()
-
-
 def token_nll(model, xy: np.ndarray, device, autocast) -> np.ndarray:
-    """Cross-entropy of each target of windows xy (B, T+1): (B, T), float64."""
+    """Cross-entropy of each target of windows xy (B, T+1): (B, T), float64. A model that is not a
+    torch module (v1_numpy.py) computes it itself, so this path imports torch only for the models
+    that need it."""
     if hasattr(model, "token_nll"):
         return model.token_nll(xy[:, :-1], xy[:, 1:])
     import torch
