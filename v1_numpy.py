@@ -32,6 +32,7 @@ from common.data import load_dataset, tokenizer_from_json, tokenizer_json
 from common.errors import LadderError, Stopped, run_cli
 from common.evaluate import evaluate_split, full_evaluation
 from common.files import atomic_write, writable_folder
+from common.lifecycle import own_folder, stop_signals
 from common.optim import lr_at, progress_of
 from common.tracking import Tracker, git_commit
 
@@ -418,9 +419,14 @@ def train(cfg: Config, given: set) -> dict:
     for folder, flag in ((cfg.out_dir, "--out_dir"), (cfg.ckpt_dir, "--ckpt_dir"), (cfg.cache_dir, "--cache_dir")):
         writable_folder(folder, flag)
     data = load_dataset(cfg, tokenizer_from_json(meta["tokenizer"]) if meta else None)
-    tok = data.tokenizer
     cfg.name = cfg.name or f"v1_numpy-{cfg.tokenizer}-s{cfg.seed}-{datetime.now():%Y%m%d-%H%M%S}"
     run_dir, ckpt_path = Path(cfg.out_dir) / cfg.name, ckpt_root / cfg.name / "ckpt.npz"
+    with own_folder(run_dir, cfg.name), own_folder(ckpt_path.parent, cfg.name):  # this process's alone
+        return train_in(cfg, data, meta, arrays, path, run_dir, ckpt_path)
+
+
+def train_in(cfg: Config, data, meta, arrays, path, run_dir: Path, ckpt_path: Path) -> dict:
+    tok = data.tokenizer
     if meta is None and (run_dir / "metrics.jsonl").exists():
         if cfg.resume != "auto":
             raise LadderError(f"run folder {run_dir} already exists; continue it with --resume auto --name {cfg.name}")
@@ -474,63 +480,54 @@ def train(cfg: Config, given: set) -> dict:
             f"step {st.step}: val loss {m['loss']:.4f}, val bpb {m['bpb']:.4f}\n--- sample ---\n{text}\n--------------"
         )
 
-    stop = []  # Ctrl-C or SIGTERM: finish this step, checkpoint, exit 128 + signal (a second one aborts)
-
-    def on_signal(signum, _frame):
-        if stop:
-            raise Stopped(signum)
-        stop.append(signum)
-        tqdm.write(f"{signal.Signals(signum).name}: stopping after this step and saving a checkpoint (again: abort)")
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    pbar = tqdm(total=None if cfg.max_minutes else cfg.max_steps, initial=st.step, dynamic_ncols=True, unit="step")
-    t_start, t_window, tok_window, loss, evaluated_at = time.time() - st.elapsed, time.time(), 0, float("nan"), None
-    try:
-        while st.step < cfg.max_steps and not stop:
-            st.elapsed = time.time() - t_start
-            if cfg.max_minutes and st.elapsed >= cfg.max_minutes * 60:
-                break
-            lr = lr_at(cfg, st.step, progress_of(cfg, st.step, st.elapsed))
-            loss = 0.0
-            for _ in range(cfg.grad_accum):
-                ix = rng.integers(len(data.train.ids) - cfg.block_size, size=cfg.batch_size)
-                xy = np.stack([data.train.ids[i : i + cfg.block_size + 1] for i in ix]).astype(np.int64)  # (B, T+1)
-                st.bytes += float(data.byte_lut["train"][xy[:, 1:]].sum())
-                loss += model.loss_and_backward(xy[:, :-1], xy[:, 1:], 1 / cfg.grad_accum) / cfg.grad_accum
-            if not math.isfinite(loss):
-                raise diverged(f"the loss became {loss} at step {st.step + 1}")
-            if cfg.grad_clip > 0:
-                clip_grad_norm(params, cfg.grad_clip)
-            opt.step(lr)
-            opt.zero_grad()
-            st.step += 1
-            st.tokens += cfg.batch_size * cfg.block_size * cfg.grad_accum
-            tok_window += cfg.batch_size * cfg.block_size * cfg.grad_accum
-            if st.step % cfg.log_interval == 0 or st.step == cfg.max_steps:
-                now = time.time()
-                tps, t_window, tok_window = tok_window / max(now - t_window, 1e-9), now, 0
-                tracker.log(
-                    {"train/loss": loss, "lr": lr, "tokens": st.tokens, "bytes": st.bytes, "tokens_per_s": tps}, st.step
-                )
-                pbar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{tps:,.0f}", refresh=False)
-            pbar.update(1)
-            if st.step % cfg.eval_interval == 0 and st.step < cfg.max_steps:
-                evaluate()
-                evaluated_at = st.step
+    with stop_signals(master=True) as stop:  # Ctrl-C or SIGTERM: finish this step, checkpoint, exit 128 + signal
+        pbar = tqdm(total=None if cfg.max_minutes else cfg.max_steps, initial=st.step, dynamic_ncols=True, unit="step")
+        t_start, t_window, tok_window, loss, evaluated_at = time.time() - st.elapsed, time.time(), 0, float("nan"), None
+        try:
+            while st.step < cfg.max_steps and not stop.requested:
                 st.elapsed = time.time() - t_start
-                save()
-        st.elapsed = time.time() - t_start
-    finally:
-        pbar.close()
-        for s, handler in old.items():
-            signal.signal(s, handler)
-    if stop:
+                if cfg.max_minutes and st.elapsed >= cfg.max_minutes * 60:
+                    break
+                lr = lr_at(cfg, st.step, progress_of(cfg, st.step, st.elapsed))
+                loss = 0.0
+                for _ in range(cfg.grad_accum):
+                    ix = rng.integers(len(data.train.ids) - cfg.block_size, size=cfg.batch_size)
+                    xy = np.stack([data.train.ids[i : i + cfg.block_size + 1] for i in ix]).astype(np.int64)  # (B, T+1)
+                    st.bytes += float(data.byte_lut["train"][xy[:, 1:]].sum())
+                    loss += model.loss_and_backward(xy[:, :-1], xy[:, 1:], 1 / cfg.grad_accum) / cfg.grad_accum
+                if not math.isfinite(loss):
+                    raise diverged(f"the loss became {loss} at step {st.step + 1}")
+                if cfg.grad_clip > 0:
+                    clip_grad_norm(params, cfg.grad_clip)
+                opt.step(lr)
+                opt.zero_grad()
+                st.step += 1
+                st.tokens += cfg.batch_size * cfg.block_size * cfg.grad_accum
+                tok_window += cfg.batch_size * cfg.block_size * cfg.grad_accum
+                if st.step % cfg.log_interval == 0 or st.step == cfg.max_steps:
+                    now = time.time()
+                    tps, t_window, tok_window = tok_window / max(now - t_window, 1e-9), now, 0
+                    tracker.log(
+                        {"train/loss": loss, "lr": lr, "tokens": st.tokens, "bytes": st.bytes, "tokens_per_s": tps},
+                        st.step,
+                    )
+                    pbar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{tps:,.0f}", refresh=False)
+                pbar.update(1)
+                if st.step % cfg.eval_interval == 0 and st.step < cfg.max_steps:
+                    evaluate()
+                    evaluated_at = st.step
+                    st.elapsed = time.time() - t_start
+                    save()
+            st.elapsed = time.time() - t_start
+        finally:
+            pbar.close()
+    if stop.requested:
         save()
-        name = signal.Signals(stop[0]).name
+        name = signal.Signals(stop.signum).name
         print(
             f"{name}: stopped at step {st.step}, checkpoint {ckpt_path}; continue with: python v1_numpy.py --resume {ckpt_path}"
         )
-        raise Stopped(stop[0])
+        raise Stopped(stop.signum)
     if st.step != evaluated_at:
         evaluate()
     summary = {"rung": "v1_numpy", "name": cfg.name, "tokenizer": cfg.tokenizer, "vocab_size": tok.vocab_size}

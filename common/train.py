@@ -20,13 +20,9 @@ only when a run resumes.
 """
 
 import contextlib
-import fcntl
 import math
-import os
 import signal
-import socket
 import time
-import types
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,8 +38,9 @@ from common.data import Batcher, Dataset, load_dataset, rank_seed, tokenizer_jso
 from common.device import Process, setup_process
 from common.errors import LadderError, Stopped
 from common.evaluate import evaluate_split, full_evaluation
-from common.files import disk_errors, writable_folder
+from common.files import writable_folder
 from common.generate import generate
+from common.lifecycle import own_folder, stop_signals
 from common.optim import lr_at, make_optimizers, progress_of, set_lr
 from common.tracking import Tracker, git_commit
 
@@ -259,63 +256,6 @@ def diverged(run: Run, what: str) -> LadderError:
 
     where = last_good(run.ckpt_path, run.resumed_from)
     return LadderError(f"{what}; stopped without saving ({where}); try a lower --lr")
-
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-@contextlib.contextmanager
-def stop_signals(master: bool):
-    """Ctrl-C (SIGINT) or SIGTERM sets `.requested`: the loop stops after this step and checkpoints.
-
-    SIGTERM is what a scheduler (SLURM, Kubernetes, a preemptible cloud machine) sends before it
-    kills a job: with SLURM, `sbatch --signal=TERM@120` sends it 120 s ahead of the time limit.
-    A second signal aborts at once, even in the middle of writing the checkpoint; the write is
-    atomic (common/files.py), so the previous checkpoint is then still the one on disk.
-    """
-    stop = types.SimpleNamespace(requested=False, signum=None)
-
-    def on_signal(signum, frame):
-        if stop.requested:
-            raise Stopped(signum)
-        stop.requested, stop.signum = True, signum
-        if master:
-            name = signal.Signals(signum).name
-            tqdm.write(f"{name}: stopping after this step and saving a checkpoint (send it again to abort)")
-
-    old = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
-    try:
-        yield stop
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-
-
-@contextlib.contextmanager
-def own_folder(folder: Path, name: str):
-    """Hold an OS lock on `folder` while the run lives: two live runs with one --name would
-    interleave their records and overwrite each other's checkpoints. The kernel drops the lock when
-    the process dies, even by kill -9, so no stale marker can block the next run."""
-    with disk_errors(folder.parent, folder.name, "--out_dir / --ckpt_dir"):
-        folder.mkdir(parents=True, exist_ok=True)
-        lock = open(folder / ".lock", "a+")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.seek(0)
-        owner = lock.read().strip() or "another process"
-        lock.close()
-        raise LadderError(
-            f"run {name} is in use by {owner} ({folder}); give this run another --name, or wait for that one to end"
-        ) from None
-    try:
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"process {os.getpid()} on {socket.gethostname()}\n")
-        lock.flush()
-        yield
-    finally:
-        lock.close()  # closing releases the lock
 
 
 # -----------------------------------------------------------------------------

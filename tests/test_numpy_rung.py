@@ -157,6 +157,20 @@ def test_resume_continues_exactly(tmp_path, monkeypatch, how):
     assert records[0] == records[1]
 
 
+def test_a_live_run_owns_its_folders(tmp_path):
+    """The torch rungs' folder lock (common/lifecycle.py): a second run with a live --name stops at
+    once with one line and touches nothing of the first's."""
+    from common.errors import LadderError
+    from common.lifecycle import own_folder
+
+    for held in (tmp_path / "runs" / "twin", tmp_path / "ckpt" / "twin"):  # the run folder, then the checkpoints'
+        with own_folder(held, "twin"):
+            with pytest.raises(LadderError, match=r"run twin is in use by process \d+ on .*another --name"):
+                v1_numpy.main(tiny_argv(v1_numpy, tmp_path, name="twin"))
+        assert not (tmp_path / "runs" / "twin" / "metrics.jsonl").exists()
+    assert v1_numpy.main(tiny_argv(v1_numpy, tmp_path, name="twin"))["steps"] == 6  # released: runs
+
+
 def test_resume_auto_finds_the_unfinished_checkpoint_or_starts_fresh(tmp_path, capsys):
     argv = tiny_argv(v1_numpy, tmp_path, resume="auto")
     v1_numpy.main(argv + ["--name=x"])  # nothing to resume yet: a fresh run
