@@ -211,6 +211,7 @@ class Model(Module):
         self.wte = Embedding(vocab_size, cfg.n_embd, rng)
         if self.learned:
             self.wpe = Embedding(cfg.block_size, cfg.n_embd, rng)
+        self.scale = 1.0 if self.learned else math.sqrt(cfg.n_embd)  # Vaswani et al. 3.4, as in v1
         self.blocks = [Block(cfg, rng) for _ in range(cfg.n_layer)]
         self.ln_f = LayerNorm(cfg.n_embd)
         self.training = True  # common/evaluate.py flips it like nn.Module's; nothing here depends on it
@@ -220,7 +221,7 @@ class Model(Module):
         B, T = idx.shape
         W = self.wte.weight.data  # (V, C): read by the lookup and, tied, by the head
         pos = self.wpe.forward(np.arange(T)[None]) if self.learned else sinusoids(T, W.shape[1], W.dtype)
-        x = self.wte.forward(idx) + pos  # (B, T, C); pos (1, T, C) or (T, C) broadcasts over B
+        x = self.wte.forward(idx) * self.scale + pos  # (B, T, C); pos (1, T, C) or (T, C) broadcasts over B
         for block in self.blocks:
             x = block.forward(x)
         self.h = self.ln_f.forward(x)  # (B, T, C)
@@ -234,7 +235,7 @@ class Model(Module):
         dx = self.ln_f.backward(dlogits @ W.data)  # (B, T, C)
         for block in reversed(self.blocks):
             dx = block.backward(dx)
-        self.wte.backward(dx)  # the lookup's use of the same matrix adds to the same .grad
+        self.wte.backward(dx * self.scale)  # the lookup's use of the same matrix adds to the same .grad
         if self.learned:
             self.wpe.backward(dx.sum(0, keepdims=True))  # (1, T, C): every sequence used rows 0..T-1
 

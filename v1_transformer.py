@@ -106,6 +106,9 @@ class Model(nn.Module):
         self.context_length = cfg.block_size if cfg.pos == "learned" else None  # a table has no row past this
         self.wte = nn.Embedding(vocab_size, cfg.n_embd)
         self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd) if cfg.pos == "learned" else None
+        # Vaswani et al. 3.4: with the fixed table (entries of size 1) the token embeddings are scaled
+        # by sqrt(C), or the positions would drown the tokens at GPT-2's init (std 0.02)
+        self.emb_scale = 1.0 if cfg.pos == "learned" else math.sqrt(cfg.n_embd)
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd)
@@ -128,7 +131,7 @@ class Model(nn.Module):
         start = cache.pos if cache is not None else 0  # absolute position of idx[:, 0]
         pos = torch.arange(start, start + T, device=idx.device)
         pe = self.wpe(pos) if self.wpe is not None else sinusoids(pos, self.wte.embedding_dim, self.wte.weight.dtype)
-        x = self.drop(self.wte(idx) + pe)  # (B, T, C)
+        x = self.drop(self.wte(idx) * self.emb_scale + pe)  # (B, T, C)
         for i, block in enumerate(self.blocks):
             x = block(x, None if cache is None else cache.layer(i))
         return self.head(self.ln_f(x))  # (B, T, V)
