@@ -49,7 +49,7 @@ class TrainConfig:
     # --- data
     data: str = setting(
         "wikitext-2",
-        "corpus name (wikitext-2, wikitext-103, tinyshakespeare, the-verdict), hf:OWNER/NAME[:CONFIG] "
+        "corpus name (wikitext-2, wikitext-103, wikitext-103-wt2, tinyshakespeare, the-verdict), hf:OWNER/NAME[:CONFIG] "
         "(a Hugging Face dataset), or a .txt/.jsonl/.parquet file or a folder of them",
         group="data",
     )

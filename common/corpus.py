@@ -32,6 +32,9 @@ NAMED = {
     "tinyshakespeare": {"all": "tinyshakespeare/input.txt"},
     "the-verdict": {"all": "the-verdict/the-verdict.txt"},
 }
+# built from the named corpora above by common/corpus_scale.py: WikiText-103's training text written
+# with WikiText-2's vocabulary, scored on WikiText-2's valid and test files (docs/data.md)
+DERIVED = ("wikitext-103-wt2",)
 SPLIT_FRACTIONS = (0.9, 0.05)  # train, valid; the rest is test
 SPLITS = ("train", "valid", "test")
 SMALL_BYTES = 32 << 20  # files up to this size are read whole here; bigger ones stream (corpus_scale.py)
@@ -142,7 +145,12 @@ def load_corpus(data: str = "wikitext-2", data_dir: str | None = None, text_colu
     """The corpus `data` names (see the module docstring), its splits checked to hold text."""
     folder = data_dir or os.environ.get("LADDER_DATA_DIR")
     paths = {k: Path(folder) / v for k, v in NAMED[data].items()} if data in NAMED and folder else {}
-    if data not in NAMED and not data.startswith("hf:") and Path(data).suffix not in (".jsonl", ".parquet"):
+    if (
+        data not in NAMED
+        and data not in DERIVED
+        and not data.startswith("hf:")
+        and Path(data).suffix not in (".jsonl", ".parquet")
+    ):
         paths = {"all": Path(data)}
     if not paths or not all(p.is_file() and p.stat().st_size <= SMALL_BYTES for p in paths.values()):
         from common import corpus_scale  # a corpus at scale: only now

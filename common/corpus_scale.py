@@ -40,7 +40,7 @@ import numpy as np
 from bpe_extras import TokenizerError, ordered_map  # a bounded, ordered map across processes
 from bpe_tokenizer import load_tokenizer, train_kind
 from common import data
-from common.corpus import NAMED, SPLIT_FRACTIONS, SPLITS, Corpus, InMemory, check_splits, not_utf8, safe_name
+from common.corpus import DERIVED, NAMED, SPLIT_FRACTIONS, SPLITS, Corpus, InMemory, check_splits, not_utf8, safe_name
 from common.errors import LadderError
 from common.files import atomic_write, disk_errors
 
@@ -559,14 +559,19 @@ def _from_path(data: str, column: str) -> Corpus:
             raise LadderError(f"--data {data} is a folder with no {', '.join(SUFFIXES)} files")
         return _cut_corpus(name, source, Concat([_file_text(p, column, True) for p in files], str(path)), str(path))
     raise LadderError(
-        f"--data {data!r} is neither a corpus name ({', '.join(NAMED)}), nor hf:OWNER/NAME, nor a file or folder"
+        f"--data {data!r} is neither a corpus name ({', '.join([*NAMED, *DERIVED])}), nor hf:OWNER/NAME, nor a file or folder"
     )
 
 
 def load_corpus(data: str = "wikitext-2", data_dir: str | None = None, text_column: str = "text") -> Corpus:
     """The corpus `data` names (any form: see this module's and common/corpus.py's docstrings), its
     splits checked to hold text."""
-    if data in NAMED:
+    if data == "wikitext-103-wt2":
+        folder = data_dir or os.environ.get("LADDER_DATA_DIR")
+        if not folder:
+            raise LadderError("--data wikitext-103-wt2 reads files only: set LADDER_DATA_DIR (or --data_dir)")
+        corpus = wt103_on_wt2(Path(folder))
+    elif data in NAMED:
         folder = data_dir or os.environ.get("LADDER_DATA_DIR")
         corpus = _from_folder(data, Path(folder)) if folder else None
         if corpus is None and data_dir:
@@ -589,6 +594,86 @@ def load_corpus(data: str = "wikitext-2", data_dir: str | None = None, text_colu
         corpus = _from_path(data, text_column)
     check_splits(corpus)
     return corpus
+
+
+# -----------------------------------------------------------------------------
+# wikitext-103-wt2: WikiText-103's training articles on WikiText-2's terms, scored on WikiText-2
+#
+# The ladder's benchmark is WikiText-2's (v1, tokenized) valid and test files. WikiText-103 has the
+# same valid and test articles, but keeps far more rare words: WikiText-2 wrote every word outside
+# its training vocabulary as <unk>. A run that trains on WikiText-103 and stays comparable with the
+# ladder must (1) be scored on WikiText-2's files, and (2) train on text written the same way: every
+# word outside WikiText-2's training vocabulary becomes <unk>. The mapping runs as the text streams
+# (the token cache then holds it: one pass); `check_wt103_mapping` shows how close (1) and (2) are.
+
+UNK_WORD = "<unk>"
+
+
+def wt2_vocabulary(train: Text) -> frozenset[str]:
+    """The words of WikiText-2's training file (space-separated, <unk> included)."""
+    words = set()
+    for line in _lines(train.pieces()):
+        words.update(line.split())
+    return frozenset(words)
+
+
+def _lines(pieces):
+    """Whole lines (each with its newline, but maybe the last) from pieces cut anywhere."""
+    rest = ""
+    for p in pieces:
+        *done, rest = (rest + p).split("\n")
+        yield from (line + "\n" for line in done)
+    if rest:
+        yield rest
+
+
+def map_to_vocabulary(line: str, vocab: frozenset[str]) -> str:
+    """`line` with every word outside `vocab` written as <unk>; spaces and newlines kept as they are."""
+    return " ".join(w if not w.strip() or w.rstrip("\n") in vocab else UNK_WORD + w[len(w.rstrip("\n")) :]
+                    for w in line.split(" "))  # fmt: skip
+
+
+class UnkMapped(Text):
+    """Another text with every word outside `vocab` mapped to <unk>, line by line as it streams."""
+
+    def __init__(self, base: Text, vocab: frozenset[str], vocab_key: str):
+        self.base, self.vocab = base, vocab
+        self.label = f"{getattr(base, 'label', 'text')} (words outside WikiText-2's vocabulary as <unk>)"
+        self.key = f"unk-mapped:{vocab_key}:{base.key}"
+
+    def pieces(self, start: int = 0):  # offsets are of the mapped text: map from the top, skip `start`
+        mapped = (map_to_vocabulary(line, self.vocab) for line in _lines(self.base.pieces()))
+        yield from skip_bytes(mapped, start) if start else mapped
+
+
+def wt103_on_wt2(folder: Path) -> Corpus:
+    """--data wikitext-103-wt2: train = WikiText-103's train, mapped; valid, test = WikiText-2's files."""
+    wt2, wt103 = _from_folder("wikitext-2", folder), _from_folder("wikitext-103", folder)
+    if wt2 is None or wt103 is None:
+        raise LadderError(
+            f"--data wikitext-103-wt2 needs both wikitext-2/ and wikitext-103/ ({{train,valid,test}}.txt) in {folder}"
+        )
+    vocab = wt2_vocabulary(wt2.text("train"))
+    print(check_wt103_mapping(wt103.text("valid"), wt2.text("valid"), vocab))
+    train = UnkMapped(wt103.text("train"), vocab, wt2.text("train").key)
+    return Corpus(
+        "wikitext-103-wt2", str(folder), {"train": train, "valid": wt2.text("valid"), "test": wt2.text("test")}
+    )
+
+
+def check_wt103_mapping(valid103: Text, valid2: Text, vocab: frozenset[str]) -> str:
+    """One line: how far WikiText-103's validation file, mapped, is from WikiText-2's (the same
+    articles, so 0 lines apart when the mapping is WikiText-2's own). Scoring uses WikiText-2's file."""
+    a = [map_to_vocabulary(line, vocab) for line in _lines(valid103.pieces())]
+    b = list(_lines(valid2.pieces()))
+    differ = sum(x != y for x, y in zip(a, b)) + abs(len(a) - len(b))
+    words = sum(len(line.split()) for line in b)
+    unk = sum(line.split().count(UNK_WORD) for line in b)
+    return (
+        f"wikitext-103-wt2: WikiText-103's validation file mapped to WikiText-2's vocabulary differs from "
+        f"WikiText-2's in {differ:,} of {max(len(a), len(b)):,} lines ({unk / max(words, 1):.2%} of its words are <unk>); "
+        "scoring uses WikiText-2's valid and test files"
+    )
 
 
 # -----------------------------------------------------------------------------

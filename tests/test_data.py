@@ -439,3 +439,66 @@ def test_a_token_cache_damaged_after_it_was_built_is_refused_with_one_line(tmp_p
     ids.write_bytes(bytes(raw))
     with pytest.raises(LadderError, match=r"damaged \(it holds id 65535, outside the tokenizer's 300 ids\)"):
         load_dataset(cfg(tmp_path, path))
+
+
+# --- wikitext-103-wt2: WikiText-103's training text on WikiText-2's terms --------------------------
+
+
+def wt103_layout(tmp_path, n_lines=400):
+    """A data folder with wikitext-2/ (the first lines of the real files) and wikitext-103/ in its
+    layout, built from them: every <unk> of WikiText-2 written back as a rare word, as WikiText-103
+    keeps them, so mapping it to WikiText-2's vocabulary must give WikiText-2's text again."""
+    real = Path(os.environ["LADDER_DATA_DIR"]) / "wikitext-2"
+    vocab = frozenset()
+    for i, split in enumerate(("train", "valid", "test")):
+        lines = real.joinpath(f"{split}.txt").read_text(encoding="utf-8").splitlines(keepends=True)[:n_lines]
+        if split == "train":
+            vocab = frozenset("".join(lines).split())
+        # cut short, WikiText-2's train lacks words of its valid and test: they become <unk> too
+        text = "".join(scale.map_to_vocabulary(line, vocab) for line in lines)
+        (tmp_path / "wikitext-2").mkdir(exist_ok=True)
+        (tmp_path / "wikitext-103").mkdir(exist_ok=True)
+        (tmp_path / "wikitext-2" / f"{split}.txt").write_text(text, encoding="utf-8")
+        rare = iter(f"Zørbquist{k}" for k in range(10**6))  # words WikiText-2 never saw, one per <unk>
+        back = " ".join(next(rare) if w == "<unk>" else w for w in text.split(" "))
+        (tmp_path / "wikitext-103" / f"{split}.txt").write_text(back + " more" * i, encoding="utf-8")
+    return tmp_path
+
+
+def test_wikitext_103_on_wikitext_2s_terms(tmp_path, capsys):
+    folder = wt103_layout(tmp_path)
+    c = load_corpus("wikitext-103-wt2", str(folder))
+    wt2 = load_corpus("wikitext-2", str(folder))
+    assert c.split("train") == wt2.split("train")  # the mapping undoes exactly what WikiText-2 wrote as <unk>
+    assert "Zørbquist" in (folder / "wikitext-103" / "train.txt").read_text(encoding="utf-8")
+    assert c.split("valid") == wt2.split("valid") and c.split("test") == wt2.split("test")  # scored on WikiText-2's
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("wikitext-103-wt2:")]
+    assert "differs from WikiText-2's in 1 of" in line  # the one line the layout changed (" more")
+    assert "scoring uses WikiText-2's valid and test files" in line
+    # resumable offsets are the mapped text's: starting part-way gives the rest of it
+    train = c.text("train")
+    whole = train.read()
+    start = len(whole[:5000].encode())
+    assert "".join(train.pieces(start)) == whole[5000:]
+
+
+def test_wikitext_103_on_wikitext_2s_terms_needs_both_folders(tmp_path):
+    folder = wt103_layout(tmp_path)
+    (folder / "wikitext-103" / "train.txt").unlink()
+    with pytest.raises(LadderError, match=r"needs both wikitext-2/ and wikitext-103/"):
+        load_corpus("wikitext-103-wt2", str(folder))
+
+
+@pytest.mark.slow  # a whole short run with its final evaluation (about 5 s); `.ci/run` runs it
+def test_a_rung_trains_on_wikitext_103_scored_on_wikitext_2(tmp_path):
+    import v1_transformer
+    from tests.conftest import tiny_argv
+
+    (tmp_path / "data").mkdir()
+    folder = wt103_layout(tmp_path / "data", n_lines=120)
+    summary = v1_transformer.main(
+        tiny_argv(v1_transformer, tmp_path, name="w", data="wikitext-103-wt2", data_dir=folder)
+    )
+    assert summary["steps"] > 0 and summary["val/bpb"] > 0
+    config = json.loads((tmp_path / "runs" / "w" / "config.json").read_text())
+    assert config["data"] == "wikitext-103-wt2"
