@@ -93,6 +93,14 @@ class TrainConfig:
     dropout: float = setting(
         0.0, "dropout rate (0: one pass over the data never overfits)", group="training", at_least=0, below=1
     )
+    dropout_from: float = setting(
+        0.0,
+        "switch --dropout on only from this fraction of the run on (0: from the start): a regulariser for "
+        "runs that repeat their data, kept out of the early steps where it only slows learning",
+        group="training",
+        at_least=0,
+        below=1,
+    )
     eval_interval: int = setting(
         250, "steps between evaluations, printed samples and checkpoints", group="training", at_least=1
     )
@@ -237,6 +245,8 @@ def validate(cfg: TrainConfig) -> None:
             raise LadderError(f"--{f.name} must be a finite number, got {value}")
         if (problem := out_of_bounds(value, metadata(f))) is not None:
             raise LadderError(f"--{f.name} {problem}, got {value}")
+    if cfg.dropout_from and not cfg.dropout:
+        raise LadderError("--dropout_from switches --dropout on late: give the rate too, e.g. --dropout 0.1")
     if not cfg.text_column.strip():
         raise LadderError("--text_column must name a column, e.g. --text_column text")
     if takes_vocab(cfg.tokenizer) and cfg.vocab <= 0:

@@ -155,8 +155,11 @@ def loop(run: Run, state: TrainState, model, stop) -> tuple[float, int | None]:
             reached = state.target_step is not None  # --target_bpb, confirmed on the full validation split
             if proc.any(stop.requested or out_of_time or reached):  # every rank must stop at the same step
                 break
-            lr = lr_at(cfg, state.step, progress_of(cfg, state.step, state.elapsed))
+            progress = progress_of(cfg, state.step, state.elapsed)
+            lr = lr_at(cfg, state.step, progress)
             set_lr(state.optimizers, cfg, lr)
+            if cfg.dropout_from:  # late dropout: off until this fraction of the run, then --dropout
+                set_dropout(model, cfg.dropout if progress >= cfg.dropout_from else 0.0)
             last_loss = train_step(run, state, model)
             state.step += 1
             n_tok = cfg.batch_size * cfg.block_size * cfg.grad_accum * proc.world
@@ -182,6 +185,16 @@ def loop(run: Run, state: TrainState, model, stop) -> tuple[float, int | None]:
     finally:
         pbar.close()
     return last_loss, evaluated_at
+
+
+def set_dropout(model, p: float) -> None:
+    """Every dropout rate of `model` to `p`: its nn.Dropout modules, and the float `dropout` a rung's
+    attention passes to F.scaled_dot_product_attention (every rung keeps it there)."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = p
+        elif isinstance(getattr(m, "dropout", None), float):
+            m.dropout = p
 
 
 def train_step(run: Run, state: TrainState, model) -> float:

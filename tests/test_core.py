@@ -506,3 +506,22 @@ def test_sliding_with_the_stride_of_the_window_is_the_plain_evaluation():
     assert sliding_nll(model, ids, 16, 16, 4, torch.device("cpu"), contextlib.nullcontext) == pytest.approx(plain)
     # with overlap every window after the first scores only tokens that have at least 8 before them
     assert sliding_nll(model, ids, 16, 8, 4, torch.device("cpu"), contextlib.nullcontext) != pytest.approx(plain)
+
+
+def test_late_dropout_switches_on_at_its_fraction_of_the_run(tmp_path, monkeypatch):
+    """--dropout_from F: every dropout rate of the model (nn.Dropout and the rate attention passes to
+    scaled_dot_product_attention) is 0 before F of the run and --dropout from then on."""
+    v6 = rung_module("v6_muon")
+    seen, real_step = [], common.train.train_step
+
+    def record(run, state, model):
+        rates = {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)}
+        rates |= {m.dropout for m in model.modules() if isinstance(getattr(m, "dropout", None), float)}
+        seen.append(rates)
+        return real_step(run, state, model)
+
+    monkeypatch.setattr(common.train, "train_step", record)
+    v6.main(tiny_argv(v6, tmp_path, name="late", max_steps=6, dropout=0.25, dropout_from=0.5))
+    assert seen == [{0.0}] * 3 + [{0.25}] * 3
+    with pytest.raises(LadderError, match="--dropout_from switches --dropout on late: give the rate too"):
+        v6.main(tiny_argv(v6, tmp_path, name="no-rate", dropout_from=0.5))
