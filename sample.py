@@ -9,6 +9,7 @@ From Python: `model, tok, cfg = load_checkpoint(path)`, then `generate(...)` fro
 
 import importlib
 import sys
+import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -36,9 +37,26 @@ class SampleConfig:
     device: str = setting("auto", "auto | cpu | cuda | mps")
 
 
+def numpy_rung_state(path) -> dict | None:
+    """A v1_numpy checkpoint (.npz) read as v1's: the same model with the same weight names
+    (tests/test_numpy_rung.py), so everything here works on it. None for any other file."""
+    if not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as z:
+        if "meta.npy" not in z.namelist():  # a PyTorch checkpoint is a zip too
+            return None
+    import v1_numpy  # numpy only
+
+    meta, arrays = v1_numpy.load_checkpoint(Path(path))
+    model = {n.removeprefix("model/"): torch.from_numpy(a) for n, a in arrays.items() if n.startswith("model/")}
+    model["head.weight"] = model["wte.weight"]  # tied, as in v1
+    return {"rung": "v1_transformer", "config": meta["config"], "tokenizer": meta["tokenizer"], "model": model}
+
+
 def load_checkpoint(path, device="cpu"):
-    """(model, tokenizer, config) from a checkpoint of any rung; the model is in eval mode."""
-    state = load_checkpoint_state(path)
+    """(model, tokenizer, config) from a checkpoint of any rung (v1_numpy's .npz: as v1's model);
+    the model is in eval mode."""
+    state = numpy_rung_state(path) or load_checkpoint_state(path)
     rung = state["rung"]
     root = Path(__file__).resolve().parent
     if not (root / f"{rung}.py").is_file():  # only a rung file beside this one is ever imported

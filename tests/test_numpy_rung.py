@@ -205,3 +205,22 @@ def test_bad_input_is_one_line(tmp_path, capsys, monkeypatch):
     err = one_line_error(tiny_argv(v1_numpy, tmp_path, name="nan"), capsys)
     assert "loss became nan" in err and "no checkpoint was saved" in err
     assert not (tmp_path / "ckpt" / "nan" / "ckpt.npz").exists()
+
+
+def test_sample_and_visualize_read_its_checkpoints_as_v1s(tmp_path, capsys):
+    """sample.py (and visualize.py, through it) load a v1_numpy .npz as v1's model: same logits."""
+    import sample
+
+    v1_numpy.main(tiny_argv(v1_numpy, tmp_path, name="s", pos="sinusoidal"))
+    path = tmp_path / "ckpt" / "s" / "ckpt.npz"
+    model, tok, cfg = sample.load_checkpoint(path)
+    assert isinstance(model, v1_transformer.Model) and cfg.pos == "sinusoidal"
+    meta, arrays = v1_numpy.load_checkpoint(path)
+    np_model = v1_numpy.Model(v1_numpy.Config(**meta["config"]), tok.vocab_size)
+    v1_numpy.restore(np_model, None, arrays, path)
+    ids = np.array([tok.encode("the model")])
+    with torch.no_grad():
+        theirs = model(torch.from_numpy(ids)).numpy()
+    assert np.allclose(np_model.forward(ids), theirs, atol=1e-5)
+    sample.main([str(path), "--max_new_tokens=5", "--top_p=0.9"])  # the command line too
+    assert capsys.readouterr().out.strip()
