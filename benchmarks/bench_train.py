@@ -40,7 +40,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.model_size import flops_per_token
-from benchmarks.reports import header
+from benchmarks.reports import header, rungs
 from benchmarks.reports import machine as cpu_line
 from common.config import ArgParser
 from common.errors import run_cli
@@ -49,7 +49,7 @@ from common.generate import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 # v1_numpy (no torch): its own section
-RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py") if p.stem != "v1_numpy")
+RUNGS = rungs(ROOT)
 NANOGPT_CPU = dict(
     n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, tokenizer="char", data="tinyshakespeare"
 )

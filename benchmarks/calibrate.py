@@ -32,7 +32,7 @@ from statistics import median, quantiles
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_train import machine
-from benchmarks.reports import command, header
+from benchmarks.reports import command, header, rungs
 from common.config import ArgParser
 from common.errors import LadderError, run_cli
 from common.files import atomic_write, writable_file
@@ -40,7 +40,7 @@ from common.files import atomic_write, writable_file
 ROOT = Path(__file__).resolve().parents[1]
 
 # v1_numpy, v1 without PyTorch, trains for v1's steps (experiments/rung.py)
-RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py") if p.stem != "v1_numpy")
+RUNGS = rungs(ROOT)
 EXTRA = {"v6_muon --muon false": ("v6_muon", {"muon": "false"})}  # label -> (rung, flags)
 WINDOW = 10  # steps per timed window (the loop's --log_interval)
 

@@ -29,6 +29,7 @@ import torch.nn as nn
 # run as a file (`python benchmarks/x.py`), Python puts only benchmarks/ on sys.path: add the repo root
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.reports import rungs
 from common.config import ArgParser, build_model, parse_config
 from common.errors import LadderError, run_cli
 
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # dense bf16 tensor-core peaks from the vendors' data sheets (no sparsity), FLOP/s
 GPU_PEAK = {"h100": 989e12, "h200": 989e12, "a100": 312e12, "l4": 121e12, "rtx4090": 165e12}
 # v1_numpy is v1 without PyTorch: v1's size
-RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py") if p.stem != "v1_numpy")
+RUNGS = rungs(ROOT)
 
 
 def flops_per_token(model, cfg) -> float:

@@ -55,3 +55,9 @@ class Rows:
             "| --- | ---: | --- |",
             *[f"| {m} | {v} | {n} |" for m, v, n in self.rows],
         ]
+
+
+def rungs(root: Path) -> list[str]:
+    """The ladder's rung files in `root` in ladder order (v2 before v10), without the side rung."""
+    stems = [p.stem for p in root.glob("v[0-9]*_*.py") if p.stem != "v1_numpy"]
+    return sorted(stems, key=lambda stem: int(stem[1:].split("_")[0]))

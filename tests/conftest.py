@@ -23,7 +23,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # side rungs reproduce a rung without PyTorch (v1_numpy.py): tests/test_numpy_rung.py checks them instead
 SIDE_RUNGS = ["v1_numpy"]
-RUNGS = sorted(p.stem for p in ROOT.glob("v[0-9]*_*.py") if p.stem not in SIDE_RUNGS)
+RUNGS = sorted(  # ladder order: v2 before v10
+    (p.stem for p in ROOT.glob("v[0-9]*_*.py") if p.stem not in SIDE_RUNGS), key=lambda s: int(s[1:].split("_")[0])
+)
 
 # the smallest model and run that still exercises every code path
 TINY = dict(
