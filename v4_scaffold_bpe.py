@@ -6,7 +6,7 @@ rarely sees them, yet each takes a row of the embedding and a logit). Scaffold-B
 token while training the tokenizer, leaves it out of the vocabulary the model sees (it does not
 count toward --vocab), and at encoding time splits any leftover scaffold token back into
 ordinary ones. Config sets `tokenizer = "bpe-scaffold"`, on v3's English-only alphabet: the idea
-is bpe_tokenizer.py, part 2 "Scaffold-BPE" (`learn_scaffold_merges`, `ScaffoldTokenizer`).
+is bpe_scaffold.py (`learn_scaffold_merges`, `ScaffoldTokenizer`), built on bpe_tokenizer.py.
 Paper: Lian et al. 2024, "Scaffold-BPE: Enhancing Byte Pair Encoding for Large Language Models
 with Simple and Effective Scaffold Token Removal" (arXiv 2404.17808).
 The default vocabulary, 4000, is twice v3's because Scaffold-BPE matters more as the vocabulary

@@ -28,7 +28,7 @@ from common.train import run_rung
 
 @dataclass
 class Config(TrainConfig):
-    tokenizer: str = "bpe-scaffold"  # as v4 (bpe_tokenizer.py part 2): this rung changes the training only
+    tokenizer: str = "bpe-scaffold"  # as v4 (bpe_scaffold.py): this rung changes the training only
     vocab: int = 4000  # as v4
     n_layer: int = setting(4, "transformer blocks", at_least=1)
     n_head: int = setting(4, "attention heads per block", at_least=1)

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_tokenizer import best_of
 from benchmarks.reports import header, machine
-from bpe_tokenizer import ENGLISH_ALPHABET, ScaffoldTokenizer, Tokenizer
+from bpe_scaffold import ScaffoldTokenizer
+from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer
 from common.config import ArgParser
 from common.corpus import load_corpus
 from common.errors import run_cli

@@ -1,7 +1,8 @@
 """The lines a reader follows for a rung: the rung file and every file of this repository it imports
 at module level, followed transitively (STYLE.md: "Count the lines a reader follows for one rung").
 
-Static: the files are parsed, never imported. An import at module level counts (also one inside a
+Static: the files are parsed, never imported (only the tokenizer's table of kinds is read, to
+follow a rung's `tokenizer` to its own file, such as bpe_scaffold.py for v4 on). An import at module level counts (also one inside a
 module-level `if`, `try` or `with`); one inside a function does not, since it runs only when that
 function does (common/corpus_scale.py, for a corpus at scale). Importing `common.data` also reads
 `common/__init__.py`. Every line of a file counts: its docstrings and comments are read too.
@@ -11,6 +12,7 @@ Run:  python benchmarks/reading_path.py v2_bpe_rope.py   (one rung, file by file
 """
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -58,9 +60,21 @@ def imported_files(path: Path) -> list[Path]:
     return files
 
 
+def tokenizer_file(rung: Path) -> Path | None:
+    """The file of the rung's tokenizer kind when that kind lives in a file of its own (bpe_tokenizer's
+    table names it "module.Class" and imports it on use): part of the rung's path though no import names it."""
+    from bpe_tokenizer import KINDS  # no side effects: a table of names
+
+    found = re.search(r'^\s+tokenizer: str = "([\w-]+)"', rung.read_text(), re.MULTILINE)
+    trainer = KINDS.get(found[1], ("", (None,)))[1][0] if found else None
+    return module_file(trainer.rpartition(".")[0]) if isinstance(trainer, str) else None
+
+
 def reading_path(rung: Path) -> dict[Path, int]:
     """Every file a reader follows from `rung`, with its line count, in the order they are met."""
     seen, todo = {}, [rung.resolve()]
+    if (kind_file := tokenizer_file(rung)) is not None:
+        todo.append(kind_file)
     while todo:
         path = todo.pop(0)
         if path in seen:

@@ -1,6 +1,6 @@
 """Tests for bpe_tokenizer.py: exact merges and ids, round trips, save/load, special tokens, the
 restricted alphabet, equivalence with a naive trainer, Hugging Face `tokenizers` and tiktoken
-(through GPT-2's files, tests/gpt2_formats.py); the ladder's tokenizer kinds (part 3); atomic
+(through GPT-2's files, tests/gpt2_formats.py); the ladder's tokenizer kinds (part 2); atomic
 writes; the CLI in the ladder's words, its old spellings, and every bad input to it as one line.
 
 Run: pytest tests/test_bpe_tokenizer.py   (hermetic: tmp_path only, no network; about 10 s)
@@ -25,12 +25,12 @@ from hypothesis import strategies as st
 import bpe_extras
 import bpe_tokenizer
 import bpe_tools
+from bpe_scaffold import ScaffoldTokenizer
 from bpe_tokenizer import (
     ENGLISH_ALPHABET,
     GPT2_SPLIT_PATTERN,
     KINDS,
     CharTokenizer,
-    ScaffoldTokenizer,
     Tokenizer,
     TokenizerError,
     load_tokenizer,
@@ -428,16 +428,16 @@ def test_custom_pattern_never_drops_text():
         Tokenizer.train(SAMPLE, 300, pattern=r"(\w)+", progress=False)
 
 
-# --- the ladder's tokenizers by name (part 3) --------------------------------------------------------
+# --- the ladder's tokenizers by name (part 2) --------------------------------------------------------
 
 
 def test_the_tokenizer_owns_its_kinds_and_imports_nothing_from_common():
-    for name in ("bpe_tokenizer.py", "bpe_extras.py", "bpe_tools.py"):
+    for name in ("bpe_tokenizer.py", "bpe_scaffold.py", "bpe_extras.py", "bpe_tools.py"):
         tree = ast.parse((ROOT / name).read_text(encoding="utf-8"))
         imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert not [m for m in imported if m.split(".")[0] == "common"], f"{name} must not import common/"
-        if name != "bpe_tokenizer.py":
+        if name not in ("bpe_tokenizer.py", "bpe_scaffold.py"):  # Scaffold-BPE builds on part 1
             assert "bpe_tokenizer" not in imported, f"{name} must not import bpe_tokenizer.py (it is the layer below)"
     from common.config import TrainConfig
 
@@ -714,7 +714,7 @@ def test_cli_speaks_the_ladders_words(tmp_path, capsys, kind):
     assert cli("train", "--data", FIXTURE, "--tokenizer", kind, "--vocab", 300, "--out", out, "--no_progress") == 0
     summary = capsys.readouterr()
     assert "note:" not in summary.err and "bytes/token" in summary.out
-    trainer, options = KINDS[kind][1]
+    trainer, options = bpe_tokenizer.trainer_of(kind)
     want = trainer.train(SAMPLE) if not takes_vocab(kind) else trainer.train(SAMPLE, 300, progress=False, **options)
     assert load_tokenizer(out).to_dict() == want.to_dict()
     assert cli("encode", "--tokenizer_file", out, "--text", "héllo wörld") == 0

@@ -27,3 +27,11 @@ def test_a_rung_reads_the_thin_data_path_only():
     names = {p.relative_to(ROOT).as_posix() for p in rp.reading_path(ROOT / "v2_bpe_rope.py")}
     assert {"v2_bpe_rope.py", "common/corpus.py", "common/data.py", "bpe_tokenizer.py"} <= names
     assert "common/corpus_scale.py" not in names
+
+
+def test_a_rungs_tokenizer_in_its_own_file_is_on_its_path():
+    """v4 on select bpe-scaffold, whose class lives in bpe_scaffold.py: no import names it, the
+    kind does. v2 (bpe) does not read it."""
+    v4 = {p.relative_to(ROOT).as_posix() for p in rp.reading_path(ROOT / "v4_scaffold_bpe.py")}
+    v2 = {p.relative_to(ROOT).as_posix() for p in rp.reading_path(ROOT / "v2_bpe_rope.py")}
+    assert "bpe_scaffold.py" in v4 and "bpe_scaffold.py" not in v2

@@ -1,4 +1,4 @@
-"""Tests for Scaffold-BPE in bpe_tokenizer.py (ScaffoldTokenizer.train): hand-checked examples,
+"""Tests for Scaffold-BPE in bpe_scaffold.py (ScaffoldTokenizer.train): hand-checked examples,
 agreement with a naive trainer that recounts everything each step, the id layout (scaffold tokens
 last, never encoded), round trips, the restricted alphabet, save/load, and the CLI.
 
@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import bpe_tokenizer
 import bpe_tools
-from bpe_tokenizer import ENGLISH_ALPHABET, ScaffoldTokenizer, Tokenizer
+from bpe_scaffold import ScaffoldTokenizer
+from bpe_tokenizer import ENGLISH_ALPHABET, Tokenizer
 from bpe_tools import train_with_special_tokens
 from tests.bpe_reference import initial_sequences, replace_pair
 
