@@ -36,7 +36,7 @@ def draw(path: Path, spec: dict, runs: list[Run], dashed: list[Run], params, bas
     if spec["kind"] == "bytes":
         return plot_bytes(runs, path, dashed)
     if spec["kind"] == "context":
-        return plot_context(runs + dashed, params, path)
+        return plot_context(runs + dashed, params, path, spec.get("lines"))
     return plot_line(runs + dashed, params, path, spec, baseline_runs)
 
 
@@ -138,12 +138,14 @@ def plot_bytes(runs: list[Run], path: Path, dashed: list[Run] = ()) -> bool:
 # --- val bpb against evaluation context
 
 
-def plot_context(runs: list[Run], params, path: Path) -> bool:
+def plot_context(runs: list[Run], params, path: Path, keys: list[str] | None = None) -> bool:
+    """val bpb against evaluation context, one line per value of `keys` (default: the rung and every
+    setting that varies); a setting a run does not have is left out of its label."""
     lines = []
-    for g, rs in lines_of(runs, params, None, set())[1]:
+    for g, rs in lines_of(runs, params, keys, set())[1]:
         pts = [(m, *mean_sd(values(rs, f"val/bpb@{m}x"))) for m in MULTS if values(rs, f"val/bpb@{m}x")]
         if pts:
-            lines.append((f"{', '.join(fmt_setting(v) for v in g)} (n={len(rs)})", pts))
+            lines.append((f"{', '.join(fmt_setting(v) for v in g if v is not None)} (n={len(rs)})", pts))
     if not lines:
         return False
     fig, ax = new_figure("Length extrapolation: val bits per byte vs evaluation context (mean ± sd over seeds)", "")
