@@ -1,11 +1,12 @@
 """v7: shortcuts, paths that carry information past the residual stream, on top of v6.
 
 New in this rung: cheap paths from the input to deep layers, from the small-model speedruns
-(modded-nanogpt's records, nanochat), each a flag (off = v6 exactly; ablation_v7.yaml): `--x0`
-blocks read lambda_r x + lambda_0 x0, x0 the normalised embedding; `--value_residual` values
-(1 - a) v + a v_1, v_1 block 0's (arXiv 2410.17897); `--value_embeds N` gated token tables in the
-values of blocks i and L-1-i; `--unet` first-half outputs into the mirrored second half;
-`--softcap C` logits C tanh(logits / C) (Gemma 2). Own rates: `--scalar_lr`, `--ve_lr`.
+(modded-nanogpt's records, nanochat), each a flag (all off = v6 exactly; default: one value table,
+ablation_v7.yaml's one 3-seed winner): `--x0` blocks read lambda_r x + lambda_0 x0, x0 the
+normalised embedding; `--value_residual` values (1 - a) v + a v_1, v_1 block 0's (arXiv
+2410.17897); `--value_embeds N` gated token tables in the values of blocks i and L-1-i; `--unet`
+first-half outputs into the mirrored second half; `--softcap C` logits C tanh(logits / C) (Gemma
+2). Own rates: `--scalar_lr`, `--ve_lr`.
 
 Run: python v7_shortcuts.py
 """
@@ -35,7 +36,7 @@ class Config(TrainConfig):
     emb_lr: float = setting(0.03, "the embedding's AdamW learning rate; 0 = --lr (lr_v6.yaml)", at_least=0)
     x0: bool = setting(False, "each block reads a learned mix of the stream and the normalised embedding")
     value_residual: bool = setting(False, "later blocks mix the first block's attention values into theirs")
-    value_embeds: int = setting(0, "token tables added into the values of blocks i and L-1-i (0: none)", at_least=0)
+    value_embeds: int = setting(1, "token tables added into the values of blocks i and L-1-i (0: none)", at_least=0)
     unet: bool = setting(False, "U-net skips: first-half block outputs into the mirrored second half")
     softcap: float = setting(0.0, "logits -> C tanh(logits / C) (0: off)", at_least=0)
     scalar_lr: float = setting(0.01, "AdamW learning rate of the new mixing scalars", above=0)
@@ -226,8 +227,7 @@ class Model(nn.Module):
         return optimizers + [Muon(hidden, lr=cfg.muon_lr, weight_decay=cfg.weight_decay)]
 
     def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """idx (B, T) -> logits (B, T, V). With a `cache` (generation), idx continues the tokens
-        already cached there; the cache keeps each block's keys and values."""
+        """idx (B, T) -> logits (B, T, V); with a `cache` (generation), idx continues its tokens."""
         cfg, L = self.cfg, len(self.blocks)
         x = self.drop(self.wte(idx))  # (B, T, C): no position embedding, ALiBi acts inside attention
         x0, v1, outs = qk_rms(x), None, []  # x0: the embedding at unit RMS, what every block may re-read

@@ -13,6 +13,16 @@ calibrated "10 minutes" is 10 minutes of training steps. Extra rows time variant
 needs (v6 with AdamW instead of Muon: what a Muon step costs). Run it on a quiet machine:
 
     python benchmarks/calibrate.py --minutes 10 --out results/bench/calibration   # ~25 minutes
+
+A rung added after that sitting is timed in a short later sitting beside a rung of the first one,
+and its figures are expressed in the first sitting's time: `--reference FILE` scales every figure
+by how much faster or slower the shared rungs ran then (the median of their ratios; the file keeps
+this sitting's own as s_per_step_here), so the new rung's "10 minutes" is the same 10 minutes as
+its neighbours' in the ladder, and its record times compare with theirs. rung.py's `--calibration`
+takes both files, the first that has a rung wins:
+
+    python benchmarks/calibrate.py --only v6_muon,v7_shortcuts --reference results/bench/calibration.json \
+        --out results/bench/calibration_v7
 """
 
 import argparse
@@ -41,7 +51,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # v1_numpy, v1 without PyTorch, trains for v1's steps (experiments/rung.py)
 RUNGS = rungs(ROOT)
-EXTRA = {"v6_muon --muon false": ("v6_muon", {"muon": "false"})}  # label -> (rung, flags)
+EXTRA = {  # label -> (rung, flags)
+    "v6_muon --muon false": ("v6_muon", {"muon": "false"}),
+    "v7_shortcuts --value_residual true": ("v7_shortcuts", {"value_residual": "true"}),
+}
 WINDOW = 10  # steps per timed window (the loop's --log_interval)
 
 
@@ -56,6 +69,7 @@ def time_steps(rung: str, flags: dict, steps: int, tmp: Path) -> list[float]:
             max_steps=steps + WINDOW,
             eval_interval=10**9,
             sample_tokens=0,
+            eval_sliding="false",  # the final evaluation is not timed; the sliding pass only lengthens the sitting
             log_interval=WINDOW,
             wandb="disabled",
             out_dir=tmp / "runs",
@@ -75,12 +89,34 @@ def time_steps(rung: str, flags: dict, steps: int, tmp: Path) -> list[float]:
     return [tokens_per_step / t for t in tps]
 
 
+def read_reference(path: Path, configs: dict) -> dict:
+    """An earlier calibration that shares at least one timed row with this one."""
+    try:
+        ref = json.loads(path.read_text())
+        rows = ref["rungs"]
+    except FileNotFoundError:
+        raise LadderError(f"--reference {path} does not exist") from None
+    except (ValueError, KeyError, TypeError):
+        raise LadderError(f"--reference {path} is not a calibration .json (benchmarks/calibrate.py --out)") from None
+    if not set(rows) & set(configs):
+        raise LadderError(f"--reference {path} times none of the rows timed here; add one of its rungs to --only")
+    return ref
+
+
+def reference_scale(reference: dict, per_step: dict) -> tuple[float, list[str]]:
+    """How many times as long a step took in the reference sitting: the median over shared rows."""
+    shared = [k for k in per_step if k in reference["rungs"]]
+    return median(reference["rungs"][k]["s_per_step"] / median(per_step[k]) for k in shared), shared
+
+
 def main(argv=None):
     ap = ArgParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     ap.add_argument("--minutes", type=float, default=10.0, help="the budget to convert into steps per rung")
     ap.add_argument("--steps", type=int, default=50, help="timed steps per rung per round (after a warm-up window)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds over all rungs")
     ap.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
+    ap.add_argument("--only", help="time only these rows (comma-separated labels: rung names, or an extra row's label)")
+    ap.add_argument("--reference", type=Path, help="an earlier calibration .json: express steps in its sitting's time")
     args = ap.parse_args(argv)
     if args.out:  # before the work: a bad --out must not lose it
         writable_file(args.out.with_suffix(".md"), "--out")
@@ -88,6 +124,12 @@ def main(argv=None):
     if args.steps < WINDOW or args.rounds < 1 or args.minutes <= 0:
         raise LadderError(f"--steps must be >= {WINDOW}, --rounds >= 1 and --minutes > 0")
     configs = {r: (r, {}) for r in RUNGS} | EXTRA
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        if unknown := [w for w in wanted if w not in configs]:
+            raise LadderError(f"--only: unknown row {unknown[0]!r}; rows: {', '.join(configs)}")
+        configs = {w: configs[w] for w in wanted}
+    reference = read_reference(args.reference, configs) if args.reference else None
     per_step = {label: [] for label in configs}
     print(f"Machine: {machine()}")
     t0 = time.time()
@@ -96,19 +138,18 @@ def main(argv=None):
             for label, (rung, flags) in configs.items():
                 per_step[label] += time_steps(rung, flags, args.steps, Path(d))
                 print(f"  round {k + 1}: {label:24s} {median(per_step[label]) * 1000:7.1f} ms/step so far", flush=True)
+    scale, shared = (1.0, []) if reference is None else reference_scale(reference, per_step)
     rows = {}
     for label, xs in per_step.items():
         # the median window: a window slowed by something else on a shared machine (a burst of
         # another process, a noisy neighbour of the VM) moves the mean a lot and the median little
         s = median(xs)
         q1, _, q3 = quantiles(xs, n=4) if len(xs) > 1 else (s, s, s)
-        rows[label] = {
-            "s_per_step": s,
-            "q1": q1,
-            "q3": q3,
-            "windows_s_per_step": xs,
-            "steps": int(args.minutes * 60 / s),
-        }
+        # with --reference, seconds in the reference sitting's time: records and steps read them alike
+        rows[label] = {"s_per_step": s * scale, "q1": q1 * scale, "q3": q3 * scale, "windows_s_per_step": xs}
+        if reference is not None:
+            rows[label]["s_per_step_here"] = s
+        rows[label]["steps"] = int(args.minutes * 60 / (s * scale))
     info = {
         "date": date.today().isoformat(),
         "machine": machine(),
@@ -117,6 +158,8 @@ def main(argv=None):
         "duration_min": (time.time() - t0) / 60,
         "rungs": rows,
     }
+    if reference is not None:
+        info["reference"] = {"file": str(args.reference), "shared": shared, "scale": scale}
     lines = [
         *header(f"Calibration: {args.minutes:g} minutes of training steps per rung", __file__, argv, info["machine"]),
         f"{args.rounds} interleaved rounds, {len(next(iter(per_step.values())))} windows of {WINDOW} steps per rung "
@@ -129,6 +172,12 @@ def main(argv=None):
         f"| {k} | {v['s_per_step'] * 1000:.1f} ({v['q1'] * 1000:.1f}-{v['q3'] * 1000:.1f}) | {v['steps']:,} |"
         for k, v in rows.items()
     ]
+    if reference is not None:
+        lines.append(
+            f"\nSteps are in the time of the sitting of {args.reference} ({reference['date']}): "
+            f"{', '.join(shared)} ran {scale:.3f}x as long per step there as here, so every figure above "
+            f"is the time here x {scale:.3f}, and steps = {args.minutes:g} min / that."
+        )
     if "v6_muon" in rows and "v6_muon --muon false" in rows:
         ratio = rows["v6_muon"]["s_per_step"] / rows["v6_muon --muon false"]["s_per_step"]
         lines.append(f"\nA Muon step costs {ratio:.3f}x an AdamW step of the same model (v6 with `--muon false`).")

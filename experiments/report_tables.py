@@ -74,11 +74,12 @@ def ladder_section(sweep, runs: list[Run]) -> list[str]:
         "the previous rung's (the row above) at the same seed, mean ± sd over the seeds both have; negative = better.",
         "",
     ]
-    if calibration := sweep.report.get("calibration"):
-        found = "" if (ROOT / calibration).is_file() else " (that file is missing)"
+    if calibration := sweep.report.get("calibration"):  # several: a later rung timed in a later sitting
+        files = [f"`{c}`" + ("" if (ROOT / c).is_file() else " (that file is missing)") for c in calibration.split(",")]
         out += [
             "Budget: each rung trained for its own number of steps (the steps column), converted from "
-            f"wall-clock time by the calibration run `{calibration}`{found}.",
+            f"wall-clock time by the calibration run {' and '.join(files)}"
+            + (" (a later sitting, in the first one's time)." if len(files) > 1 else "."),
             "",
         ]
     # the sliding-window column (common/evaluate.py) only where some run measured it (runs before 2026-12-04 did not)

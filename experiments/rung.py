@@ -14,7 +14,8 @@ twice (experiments/positions.yaml: v1_transformer+pos=sinusoidal beside v1_trans
 
 `--calibration FILE` sets `--max_steps` to the rung's step count in a calibration file written by
 benchmarks/calibrate.py (a budget of minutes turned into steps on one machine, then the same steps
-everywhere):
+everywhere). Several files, comma-separated: the first that has the rung gives its steps (a rung
+timed in a later sitting, scaled to the first one's time: calibrate.py --reference):
 
     python experiments/rung.py --rung v6_muon --calibration results/bench/calibration.json
 """
@@ -46,18 +47,22 @@ def variant_flags(variant: str | None) -> list[str]:
 PARENT = {"v1_numpy": "v1_transformer"}
 
 
-def calibrated_steps(path: str, rung: str | None) -> int:
-    """The step count of `rung` in a calibration file (benchmarks/calibrate.py --out)."""
-    try:
-        rows = json.loads((ROOT / path).read_text())["rungs"]
-    except FileNotFoundError:
-        raise LadderError(f"--calibration {path} does not exist; run benchmarks/calibrate.py --out first") from None
-    except (ValueError, KeyError, TypeError):
-        raise LadderError(f"--calibration {path} is not a calibration file (benchmarks/calibrate.py --out)") from None
-    rung = rung if rung in rows else PARENT.get(rung, rung)
-    if rung not in rows:
-        raise LadderError(f"--calibration {path} has no figure for {rung}; rerun benchmarks/calibrate.py")
-    return rows[rung]["steps"]
+def calibrated_steps(paths: str, rung: str | None) -> int:
+    """The step count of `rung` in calibration files (benchmarks/calibrate.py --out), comma-separated:
+    the first file that has the rung (or its side rung's parent) gives it."""
+    for path in paths.split(","):
+        try:
+            rows = json.loads((ROOT / path).read_text())["rungs"]
+        except FileNotFoundError:
+            raise LadderError(f"--calibration {path} does not exist; run benchmarks/calibrate.py --out first") from None
+        except (ValueError, KeyError, TypeError):
+            raise LadderError(
+                f"--calibration {path} is not a calibration file (benchmarks/calibrate.py --out)"
+            ) from None
+        name = rung if rung in rows else PARENT.get(rung, rung)
+        if name in rows:
+            return rows[name]["steps"]
+    raise LadderError(f"--calibration {paths} has no figure for {rung}; time it with benchmarks/calibrate.py --only")
 
 
 def main(argv=None):
@@ -75,7 +80,7 @@ def main(argv=None):
     rung = rung or None
     rest += variant_flags(own or None) + variant_flags(picked["variant"])
     if rung is None and any(a in ("-h", "--help") for a in rest):
-        usage = "usage: rung.py --rung NAME [--variant K=V[,K=V]] [--calibration FILE] [the rung's flags]"
+        usage = "usage: rung.py --rung NAME [--variant K=V[,K=V]] [--calibration FILE[,FILE]] [the rung's flags]"
         print(
             f"{usage}\n\n{__doc__.strip()}\n\nrungs: {', '.join(rungs)}\n(add --rung NAME --help for that rung's settings)"
         )

@@ -10,12 +10,19 @@ from tests.test_rungs import V, tiny_model
 
 v6, v7 = rung_module("v6_muon"), rung_module("v7_shortcuts")
 ALL_ON = dict(n_layer=4, x0=True, value_residual=True, value_embeds=2, unet=True, softcap=15.0)
-PIECES = [dict(x0=True), dict(value_residual=True), dict(value_embeds=1), dict(unet=True), dict(softcap=15.0)]
+OFF = dict(value_embeds=0)  # every path off (the default has one value table)
+PIECES = [
+    OFF | dict(x0=True),
+    OFF | dict(value_residual=True),
+    dict(value_embeds=1),
+    OFF | dict(unet=True),
+    OFF | dict(softcap=15.0),
+]
 
 
 def test_all_off_is_v6_exactly():
     a, _ = tiny_model(v6, n_layer=2)
-    b, _ = tiny_model(v7, n_layer=2)
+    b, _ = tiny_model(v7, n_layer=2, value_embeds=0)  # the default has one table (ablation_v7.yaml's winner)
     assert list(a.state_dict()) == list(b.state_dict())  # same weights, same names, same order
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(p, q), name  # the same random numbers: v7's parameters are drawn after v6's
@@ -25,8 +32,8 @@ def test_all_off_is_v6_exactly():
 
 @pytest.mark.parametrize("piece", ["x0", "value_residual", "value_embeds", "unet"])
 def test_each_path_at_its_neutral_setting_is_the_model_without_it(piece):
-    base, _ = tiny_model(v7, n_layer=4)
-    model, _ = tiny_model(v7, n_layer=4, **{piece: 1 if piece == "value_embeds" else True})
+    base, _ = tiny_model(v7, n_layer=4, value_embeds=0)
+    model, _ = tiny_model(v7, n_layer=4, **{"value_embeds": 0, piece: 1 if piece == "value_embeds" else True})
     model.load_state_dict(base.state_dict(), strict=False)  # v6's weights, the new ones as created
     with torch.no_grad():
         if piece == "x0":  # created neutral: lambda_r 1, lambda_0 0
