@@ -96,7 +96,7 @@ def read_reference(path: Path, configs: dict) -> dict:
         rows = ref["rungs"]
     except FileNotFoundError:
         raise LadderError(f"--reference {path} does not exist") from None
-    except (ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError):  # a folder, unreadable, not JSON, not a calibration
         raise LadderError(f"--reference {path} is not a calibration .json (benchmarks/calibrate.py --out)") from None
     if not set(rows) & set(configs):
         raise LadderError(f"--reference {path} times none of the rows timed here; add one of its rungs to --only")

@@ -55,7 +55,7 @@ def calibrated_steps(paths: str, rung: str | None) -> int:
             rows = json.loads((ROOT / path).read_text())["rungs"]
         except FileNotFoundError:
             raise LadderError(f"--calibration {path} does not exist; run benchmarks/calibrate.py --out first") from None
-        except (ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError):  # a folder, unreadable, not JSON, not a calibration
             raise LadderError(
                 f"--calibration {path} is not a calibration file (benchmarks/calibrate.py --out)"
             ) from None

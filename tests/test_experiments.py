@@ -127,3 +127,37 @@ def test_rung_launcher_help_and_bad_rung(capsys):
     assert "--rung v3_alibi" in out and "v4_scaffold_bpe" in out
     with pytest.raises(LadderError, match="--rung must be one of v0_bigram"):
         rung_launcher.main(["--rung", "v9_nope", "--seed", "1"])
+
+
+def test_calibration_files_first_that_has_the_rung_wins(tmp_path, monkeypatch):
+    monkeypatch.setattr(rung_launcher, "ROOT", tmp_path)
+    (tmp_path / "a.json").write_text(
+        json.dumps({"rungs": {"v6_muon": {"steps": 1388}, "v1_transformer": {"steps": 3058}}})
+    )
+    (tmp_path / "b.json").write_text(json.dumps({"rungs": {"v6_muon": {"steps": 9}, "v7_shortcuts": {"steps": 1391}}}))
+    assert rung_launcher.calibrated_steps("a.json,b.json", "v6_muon") == 1388  # the first file's figure
+    assert rung_launcher.calibrated_steps("a.json,b.json", "v7_shortcuts") == 1391  # only the later sitting has it
+    assert rung_launcher.calibrated_steps("a.json,b.json", "v1_numpy") == 3058  # a side rung: its parent's steps
+    with pytest.raises(LadderError, match="has no figure for v8_x; time it with benchmarks/calibrate.py --only"):
+        rung_launcher.calibrated_steps("a.json,b.json", "v8_x")
+    with pytest.raises(LadderError, match="--calibration c.json does not exist"):
+        rung_launcher.calibrated_steps("a.json,c.json", "v8_x")
+    with pytest.raises(LadderError, match="--calibration . is not a calibration file"):
+        rung_launcher.calibrated_steps(".", "v8_x")  # a folder
+
+
+def test_a_later_calibration_sitting_is_expressed_in_the_first_ones_time(tmp_path):
+    from benchmarks import calibrate
+
+    reference = {"date": "2026-12-02", "rungs": {"v6_muon": {"s_per_step": 0.432}}}
+    # here v6 took 0.5 s a step: this sitting ran slower, so every figure scales by 0.432 / 0.5
+    scale, shared = calibrate.reference_scale(reference, {"v6_muon": [0.5, 0.5, 0.6], "v7_shortcuts": [0.55]})
+    assert shared == ["v6_muon"] and scale == pytest.approx(0.864)
+    ref = tmp_path / "cal.json"
+    ref.write_text(json.dumps(reference))
+    with pytest.raises(LadderError, match="times none of the rows timed here"):
+        calibrate.read_reference(ref, {"v7_shortcuts": ("v7_shortcuts", {})})
+    with pytest.raises(LadderError, match="is not a calibration .json"):
+        calibrate.read_reference(tmp_path, {})
+    with pytest.raises(LadderError, match="--only: unknown row 'v9_nope'; rows: v0_bigram"):
+        calibrate.main(["--only", "v6_muon,v9_nope"])  # before any timing
