@@ -151,9 +151,10 @@ def plot_context(runs: list[Run], params, path: Path, keys: list[str] | None = N
     fig, ax = new_figure("Length extrapolation: val bits per byte vs evaluation context (mean ± sd over seeds)", "")
     block = distinct(runs, lambda r: r.config.get("block_size", "?"))
     ax.set_xlabel(f"evaluation context (multiples of the training context, {block} tokens; log scale)")
-    for label, pts in lines:
+    for i, (label, pts) in enumerate(lines):
         xs, ys, sds = zip(*pts)
-        ax.errorbar(xs, ys, yerr=[sd or 0.0 for sd in sds], marker="o", capsize=4, label=label)
+        style = ("-", "--", ":")[i // 10 % 3]  # matplotlib cycles 10 colours: line 11 would repeat line 1's
+        ax.errorbar(xs, ys, yerr=[sd or 0.0 for sd in sds], marker="o", capsize=4, label=label, linestyle=style)
     ax.set_xscale("log", base=2)
     ax.set_xticks(MULTS, [f"{m}x" for m in MULTS])
     ax.minorticks_off()

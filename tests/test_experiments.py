@@ -4,6 +4,7 @@ interrupted runs resumed, one-line errors. Run: pytest tests/test_experiments.py
 import json
 import subprocess
 import sys
+from statistics import mean
 
 import pytest
 import yaml
@@ -161,3 +162,18 @@ def test_a_later_calibration_sitting_is_expressed_in_the_first_ones_time(tmp_pat
         calibrate.read_reference(tmp_path, {})
     with pytest.raises(LadderError, match="--only: unknown row 'v9_nope'; rows: v0_bigram"):
         calibrate.main(["--only", "v6_muon,v9_nope"])  # before any timing
+
+
+def test_passes_over_the_training_split(tmp_path):
+    from experiments import passes
+
+    records = [{"step": s, "train/loss": 5.0 - s / 100, "bytes": 1000.0 * s} for s in range(10, 301, 10)]
+    records += [{"step": 100, "val_prefix/loss": 4.5, "val_prefix/bpb": 1.9}, {"step": 300, "val/loss": 3.0}]
+    rows = passes.rows_of(records, split_bytes=100_000)
+    step, p, val, bpb, train, gap = rows[0]
+    assert (step, p, val, bpb) == (100, 1.0, 4.5, 1.9)  # 100,000 bytes read: one pass
+    assert train == pytest.approx(mean(5.0 - s / 100 for s in range(10, 101, 10)))  # steps 10..100
+    assert gap == pytest.approx(val - train)
+    assert rows[1][:2] == (300, 3.0) and rows[1][3] != rows[1][3]  # older runs' val/loss; no bpb: nan
+    with pytest.raises(LadderError, match="is not a run folder"):
+        passes.main([str(tmp_path)])
