@@ -87,7 +87,7 @@ def main(argv=None):
         return None
     if rung not in rungs:
         raise LadderError(f"--rung must be one of {', '.join(rungs)} (got {rung!r})")
-    if picked["calibration"]:
+    if picked["calibration"] and not any(a in ("-h", "--help") for a in rest):  # help needs no budget
         rest.append(f"--max_steps={calibrated_steps(picked['calibration'], rung)}")
     return importlib.import_module(rung).main(rest)
 
