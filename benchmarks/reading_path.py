@@ -16,11 +16,11 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file: add the repo root
+from common.config import ArgParser
+from common.errors import LadderError, run_cli
 
-from common.config import ArgParser  # noqa: E402
-from common.errors import LadderError, run_cli  # noqa: E402
+ROOT = Path(sys.path[0])
 
 
 def module_file(name: str) -> Path | None:

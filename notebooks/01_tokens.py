@@ -26,13 +26,13 @@ from pathlib import Path
 ROOT = Path.cwd().resolve().parent if Path.cwd().name == "notebooks" else Path.cwd().resolve()
 sys.path.insert(0, str(ROOT))
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from bpe_tokenizer import ENGLISH_ALPHABET, CharTokenizer, Tokenizer, train_kind  # noqa: E402
-from common.corpus import load_corpus  # noqa: E402
-from common.errors import LadderError  # noqa: E402
-from experiments import count_bigram  # noqa: E402
+from bpe_tokenizer import ENGLISH_ALPHABET, CharTokenizer, Tokenizer, train_kind
+from common.corpus import load_corpus
+from common.errors import LadderError
+from experiments import count_bigram
 
 FAST = os.environ.get("LADDER_NOTEBOOK_FAST") == "1"  # CI: a slice of the corpus instead of all of it
 try:  # the same place the rung scripts read from: $LADDER_DATA_DIR, else Hugging Face's cache

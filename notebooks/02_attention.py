@@ -17,13 +17,13 @@ from pathlib import Path
 ROOT = Path.cwd().resolve().parent if Path.cwd().name == "notebooks" else Path.cwd().resolve()
 sys.path.insert(0, str(ROOT))
 
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
 
-import v1_transformer  # noqa: E402
-import v2_bpe_rope  # noqa: E402
-import v3_alibi  # noqa: E402
+import v1_transformer
+import v2_bpe_rope
+import v3_alibi
 
 FAST = os.environ.get("LADDER_NOTEBOOK_FAST") == "1"  # nothing here is slow; the same switch in every notebook
 torch.manual_seed(0)

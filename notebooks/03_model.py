@@ -18,17 +18,17 @@ from pathlib import Path
 ROOT = Path.cwd().resolve().parent if Path.cwd().name == "notebooks" else Path.cwd().resolve()
 sys.path.insert(0, str(ROOT))
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
-import v1_transformer  # noqa: E402
-import v5_modern  # noqa: E402
-from common.config import build_model  # noqa: E402
-from common.data import Batcher, load_dataset  # noqa: E402
-from common.errors import LadderError  # noqa: E402
+import v1_transformer
+import v5_modern
+from common.config import build_model
+from common.data import Batcher, load_dataset
+from common.errors import LadderError
 
 FAST = os.environ.get("LADDER_NOTEBOOK_FAST") == "1"  # nothing here is slow; kept for the same switch everywhere
 torch.manual_seed(1337)

@@ -24,17 +24,17 @@ from pathlib import Path
 ROOT = Path.cwd().resolve().parent if Path.cwd().name == "notebooks" else Path.cwd().resolve()
 sys.path.insert(0, str(ROOT))
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
 
-import v1_transformer  # noqa: E402
-from common.corpus import load_corpus  # noqa: E402
-from common.data import load_dataset  # noqa: E402
-from common.errors import LadderError  # noqa: E402
-from common.generate import generate, sample_next  # noqa: E402
-from sample import load_checkpoint  # noqa: E402
+import v1_transformer
+from common.corpus import load_corpus
+from common.data import load_dataset
+from common.errors import LadderError
+from common.generate import generate, sample_next
+from sample import load_checkpoint
 
 FAST = os.environ.get("LADDER_NOTEBOOK_FAST") == "1"
 DATA = "the-verdict" if FAST else "wikitext-2"

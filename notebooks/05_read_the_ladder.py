@@ -21,14 +21,14 @@ from pathlib import Path
 ROOT = Path.cwd().resolve().parent if Path.cwd().name == "notebooks" else Path.cwd().resolve()
 sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]  # the report's modules import each other by name
 
-import matplotlib.pyplot as plt  # noqa: E402
-from report_plots import bpb_curve  # noqa: E402
-from report_runs import load_runs, mean_sd, paired_diffs  # noqa: E402
-from rung import PARENT  # noqa: E402  (side rungs, like v1_numpy, and the rung each reproduces)
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+from report_plots import bpb_curve
+from report_runs import load_runs, mean_sd, paired_diffs
+from rung import PARENT  # (side rungs, like v1_numpy, and the rung each reproduces)
+from scipy import stats
 
-from common.corpus import load_corpus  # noqa: E402
-from common.errors import LadderError  # noqa: E402
+from common.corpus import load_corpus
+from common.errors import LadderError
 
 FAST = os.environ.get("LADDER_NOTEBOOK_FAST") == "1"
 runs = [r for r in load_runs(ROOT / "results" / "runs") if r.summary is not None]  # finished runs only
