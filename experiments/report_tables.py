@@ -209,6 +209,7 @@ def ablation_section(sweep, runs: list[Run]) -> list[str]:
     if not bases:
         named = ", ".join(show(k, v) for k, v in baseline.items())
         out += [f"The baseline ({named}) has no finished run yet, so there is no Δ.", ""]
+    sliding = any(values(rs, "val/bpb_sliding") for _, rs in variants)  # as in the ladder's table
     rows = []
     for g, rs in sorted(variants, key=lambda v: (v[0] != base_g, natural_tuple(v[0]))):
         settings = list(zip(keys, g))
@@ -221,8 +222,9 @@ def ablation_section(sweep, runs: list[Run]) -> list[str]:
             diff, pairs = fmt_diff(diffs), str(len(diffs))
         row = [label, distinct(rs, lambda r: f"{r.summary['params']:,}"), distinct(rs, lambda r: r.summary["steps"])]
         row += [fmt_spread(values(rs, "val/bpb")), diff, pairs, fmt_spread(values(rs, "test/bpb"), n=False)]
-        rows.append(row)
+        rows.append(row + ([fmt_spread(values(rs, "val/bpb_sliding"), n=False)] if sliding else []))
     header = ["variant", "params", "steps", "val bpb", "Δ val bpb vs baseline (paired)", "seeds paired", "test bpb"]
+    header += ["val bpb, sliding (stride T/2)"] if sliding else []
     return out + table(header, rows) + [""]
 
 

@@ -477,3 +477,22 @@ def test_the_sliding_window_column_appears_where_a_run_measured_it(tmp_path):
         make_run(tmp_path / "b" / "runs", f"steps-v0_bigram-s{seed}", "v0_bigram", seed, val=3.0, test=3.0)
     text = build(tmp_path / "b", tmp_path / "b" / "runs", sweeps_dir(tmp_path / "b", steps=steps_yaml))
     assert "sliding" not in section(text, "The ladder by steps")
+
+
+def test_the_ablation_table_gains_the_sliding_column_where_a_run_measured_it(tmp_path):
+    runs = tmp_path / "runs"
+    base = {"norm": "rmsnorm", "qk_norm": True, "mlp": "relu2", "zero_init": True}
+    for seed in (1, 2):
+        make_run(runs, f"ablation-v5_modern-base-s{seed}", "v5_modern", seed, val=1.5, test=1.5, extra=base)
+        d = make_run(
+            runs, f"ablation-v5_modern-gelu-s{seed}", "v5_modern", seed, val=1.6, test=1.6, extra=base | {"mlp": "gelu"}
+        )
+        summary = json.loads((d / "summary.json").read_text()) | {"val/bpb_sliding": 1.5 + seed / 100}
+        (d / "summary.json").write_text(json.dumps(summary))
+    table = section(build(tmp_path, runs, sweeps_dir(tmp_path, ablation=ABLATION_YAML)), "Sweep `ablation`")
+    header = next(line for line in table.splitlines() if line.startswith("| variant")).split(" | ")
+    rows = [
+        line.split(" | ") for line in table.splitlines() if line.startswith("| ") and not line.startswith("| variant")
+    ]
+    col = header.index("val bpb, sliding (stride T/2) |")  # the last column keeps the table's closing bar
+    assert [r[col] for r in rows] == ["n/a |", "1.5150 ± 0.0071 |"]  # the baseline's runs predate it
