@@ -171,9 +171,15 @@ def reference_runs(sweep: Sweep, finished: list[Run], kinds: dict) -> dict[str, 
 
 def borrowed(sweep: Sweep, theirs: list[Run], ours: list[Run]) -> list[Run]:
     """`#| baseline_from:` the runs of that sweep that can be this ablation's baseline: this sweep's
-    rungs at its step budget. The baseline dict then picks them out like any variant."""
+    rungs at its step budget whose settings match `#| baseline:` (that sweep's other variants are
+    its own rows, not this table's)."""
     steps = {r.config.get("max_steps") for r in ours}
-    return [r for r in theirs if r.rung in sweep.rungs and r.config.get("max_steps") in steps]
+    base = sweep.report.get("baseline", {}).items()
+    return [
+        r
+        for r in theirs
+        if r.rung in sweep.rungs and r.config.get("max_steps") in steps and all(r.config.get(k) == v for k, v in base)
+    ]
 
 
 def sections(runs: list[Run], sweeps: dict[str, Sweep]) -> list[tuple[Sweep, list[Run]]]:

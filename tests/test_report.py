@@ -363,8 +363,8 @@ def test_ablation_without_its_baseline_yet_says_so(tmp_path):
 
 def test_ablation_can_borrow_its_baseline_from_another_sweep(tmp_path):
     """`#| baseline_from: ladder`: a variant checked at the ladder's budget pairs with the ladder's runs of
-    its rung at its steps (not the ladder's other rungs, not runs at another budget), and counts only
-    its own runs as the sweep's."""
+    its rung at its steps that match the baseline (not the ladder's other rungs or variants, not runs at
+    another budget), and counts only its own runs as the sweep's."""
     runs = tmp_path / "runs"
     for seed, val in ((1, 1.50), (2, 1.52)):
         make_run(runs, f"ladder-v5_modern-s{seed}", "v5_modern", seed, val=val, test=val, extra={"mlp": "swiglu"})
@@ -379,6 +379,8 @@ def test_ablation_can_borrow_its_baseline_from_another_sweep(tmp_path):
             extra={"mlp": "relu2"},
         )
     make_run(runs, "ladder-v5_modern-s3", "v5_modern", 3, val=1.4, test=1.4, extra={"mlp": "swiglu"}, steps=(50, 100))
+    # the other sweep's other variants at the same rung and steps are its rows, not this table's
+    make_run(runs, "ladder-v5_modern-s1-mlp=gelu", "v5_modern", 1, val=1.7, test=1.7, extra={"mlp": "gelu"})
     confirm = f"""name: confirm
 {HEAD}parameters:
   rung: {{value: v5_modern}}
@@ -393,6 +395,7 @@ def test_ablation_can_borrow_its_baseline_from_another_sweep(tmp_path):
     assert "2 finished runs of `python experiments/sweep.py" in table and "`ladder-*`" in table
     assert "| baseline (mlp=swiglu) | 1,000 | 200 | 1.5100 ± 0.0141 (n=2) |" in table  # seed 3 ran 100 steps
     assert "| mlp=relu2 | 1,000 | 200 |" in table and "| +0.0150 ± 0.0071 | 2 |" in table
+    assert "mlp=gelu" not in table
     with pytest.raises(report.LadderError, match="baseline_from: nothing"):
         build(tmp_path, runs, sweeps_dir(tmp_path, confirm=confirm.replace("from: ladder", "from: nothing")))
 
