@@ -174,11 +174,11 @@ def borrowed(sweep: Sweep, theirs: list[Run], ours: list[Run]) -> list[Run]:
     rungs at its step budget whose settings match `#| baseline:` (that sweep's other variants are
     its own rows, not this table's)."""
     steps = {r.config.get("max_steps") for r in ours}
-    base = sweep.report.get("baseline", {}).items()
+    base = sweep.report.get("baseline", {})
     return [
         r
         for r in theirs
-        if r.rung in sweep.rungs and r.config.get("max_steps") in steps and all(r.config.get(k) == v for k, v in base)
+        if r.rung in sweep.rungs and r.config.get("max_steps") in steps and tables.has_settings(r, base)
     ]
 
 

@@ -187,13 +187,18 @@ def paired_section(runs: list[Run], keys: list[str], key: str | None) -> list[st
 # --- ablation
 
 
+def has_settings(run: Run, settings: dict) -> bool:
+    """Whether `run` was made with every setting in `settings` (an ablation's `#| baseline:`)."""
+    return all(run.config.get(k) == v for k, v in settings.items())
+
+
 def ablation_section(sweep, runs: list[Run]) -> list[str]:
     """One row per variant (a combination of the settings that vary; all config keys are candidates, since
     a variant may be any set of flag overrides), each with its paired difference to the baseline variant."""
     keys = sweep.report.get("settings") or varying(runs, None)
     baseline = sweep.report["baseline"]
     variants = group(runs, keys)
-    bases = [(g, rs) for g, rs in variants if all(rs[0].config.get(k) == v for k, v in baseline.items())]
+    bases = [(g, rs) for g, rs in variants if has_settings(rs[0], baseline)]
     if len(bases) > 1:
         raise LadderError(f"{sweep.file}: baseline {baseline} matches {len(bases)} variants; name more settings")
     base_g, base_runs = bases[0] if bases else (None, [])
