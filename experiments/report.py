@@ -27,6 +27,9 @@ and the local controller would refuse the file. Every key is optional:
     #| baseline: {mlp: relu2}   ablation (required): the settings that pick the baseline variant
     #| baseline_from: ladder_steps   ablation: the baseline's runs are that sweep's runs of this sweep's
     #|                          rungs at this sweep's max_steps (a variant checked against runs already made)
+    #| variants_from: [regularise_v7]   ablation: those sweeps' runs of this sweep's rungs at its max_steps
+    #|                          whose settings match a variant of this table join that row (a seed made
+    #|                          earlier, under another sweep, counts with this sweep's seeds)
     #| fallback: default        ladder: a rung with no finished run here shows its <rung>-default-* runs
     #| calibration: results/bench/ladder_steps.md   ladder by steps: where its step counts came from
     #| plots:                   the files under results/plots/ that this sweep's runs are drawn in
@@ -76,6 +79,7 @@ REPORT_KEYS = {  # the `#|` keys and what each accepts (see the module docstring
     "compare": lambda v: isinstance(v, str),
     "baseline": lambda v: isinstance(v, dict) and bool(v),
     "baseline_from": lambda v: isinstance(v, str),
+    "variants_from": names,
     "fallback": lambda v: v == "default",
     "calibration": lambda v: isinstance(v, str),
     "plots": lambda v: isinstance(v, list) and all(isinstance(p, dict) for p in v),
@@ -169,17 +173,33 @@ def reference_runs(sweep: Sweep, finished: list[Run], kinds: dict) -> dict[str, 
     return refs
 
 
-def borrowed(sweep: Sweep, theirs: list[Run], ours: list[Run]) -> list[Run]:
-    """`#| baseline_from:` the runs of that sweep that can be this ablation's baseline: this sweep's
-    rungs at its step budget whose settings match `#| baseline:` (that sweep's other variants are
-    its own rows, not this table's)."""
+def borrowed(sweep: Sweep, sweeps: dict[str, Sweep], finished: list[Run], kinds: dict, ours: list[Run]) -> list[Run]:
+    """The runs an ablation takes from other sweeps, each at one of its rungs and its step budget:
+    `#| baseline_from:` that sweep's runs whose settings match `#| baseline:` (its other variants are
+    its own rows, not this table's); `#| variants_from:` those sweeps' runs whose `#| settings:` are
+    those of one of this table's rows (the baseline's included)."""
     steps = {r.config.get("max_steps") for r in ours}
-    base = sweep.report.get("baseline", {})
-    return [
-        r
-        for r in theirs
-        if r.rung in sweep.rungs and r.config.get("max_steps") in steps and tables.has_settings(r, base)
-    ]
+
+    def runs_of(source: str, key: str) -> list[Run]:
+        if source not in sweeps:
+            raise LadderError(f"{sweep.file}: `#| {key}: {source}` names no sweep file's runs")
+        return [
+            r
+            for r in finished
+            if kinds[r.name] == source and r.rung in sweep.rungs and r.config.get("max_steps") in steps
+        ]
+
+    base, taken = sweep.report.get("baseline", {}), []
+    if source := sweep.report.get("baseline_from"):
+        taken += [r for r in runs_of(source, "baseline_from") if tables.has_settings(r, base)]
+    if sources := sweep.report.get("variants_from"):
+        if not (keys := sweep.report.get("settings")):
+            raise LadderError(f"{sweep.file}: `#| variants_from:` needs `#| settings:` to match its runs to rows")
+        rows = {tuple(r.config.get(k) for k in keys) for r in ours} | {tuple(base.get(k) for k in keys)}
+        for source in sources:
+            fits = [r for r in runs_of(source, "variants_from") if tuple(r.config.get(k) for k in keys) in rows]
+            taken += [r for r in fits if r not in taken]
+    return taken
 
 
 def sections(runs: list[Run], sweeps: dict[str, Sweep]) -> list[tuple[Sweep, list[Run]]]:
@@ -194,10 +214,7 @@ def sections(runs: list[Run], sweeps: dict[str, Sweep]) -> list[tuple[Sweep, lis
         if sweep.report.get("table") == "ladder":
             out.append((sweep, [r for rs in reference_runs(sweep, finished, kinds).values() for r in rs]))
         elif members := [r for r in finished if kinds[r.name] == sweep.name]:
-            if source := sweep.report.get("baseline_from"):
-                if source not in sweeps:
-                    raise LadderError(f"{sweep.file}: `#| baseline_from: {source}` names no sweep file's runs")
-                members += borrowed(sweep, [r for r in finished if kinds[r.name] == source], members)
+            members += borrowed(sweep, sweeps, finished, kinds, members)
             out.append((sweep, members))
     return out
 

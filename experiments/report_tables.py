@@ -206,6 +206,9 @@ def ablation_section(sweep, runs: list[Run]) -> list[str]:
     out = [f"## {sweep.title}", ""] + intro(sweep, ours, "one row per variant, seeds pooled")
     if source := sweep.report.get("baseline_from"):
         out += [f"The baseline's runs are `{source}-*` at the same rung and steps (not rerun here).", ""]
+    if sources := sweep.report.get("variants_from"):
+        named = ", ".join(f"`{s}-*`" for s in sources)
+        out += [f"Also in the table: the runs of {named} at the same rung, steps and settings (not rerun here).", ""]
     out += [
         "Δ: a variant's val bpb minus the baseline's at the same seed (the same batches), mean ± sample sd over "
         "the seeds both have; negative = better than the baseline. Every variant stays in the table.",

@@ -400,6 +400,39 @@ def test_ablation_can_borrow_its_baseline_from_another_sweep(tmp_path):
         build(tmp_path, runs, sweeps_dir(tmp_path, confirm=confirm.replace("from: ladder", "from: nothing")))
 
 
+def test_ablation_can_take_a_seed_of_each_row_from_other_sweeps(tmp_path):
+    """`#| variants_from: [single]` with `#| baseline_from: long`: a confirmation run at new seeds pairs
+    with the earlier sweeps' seed-1 runs of the same rows (the baseline from one, the variant from the
+    other), and leaves out their runs at other settings or another budget."""
+    runs = tmp_path / "runs"
+    off, on = {"dropout": 0.0}, {"dropout": 0.1}
+    make_run(runs, "long-v7_shortcuts", "v7_shortcuts", 1, val=1.43, test=1.43, extra=off)
+    make_run(runs, "single-v7_shortcuts", "v7_shortcuts", 1, val=1.41, test=1.41, extra=on)
+    make_run(runs, "single-v7_shortcuts-dropout=0.3", "v7_shortcuts", 1, val=1.5, test=1.5, extra={"dropout": 0.3})
+    make_run(runs, "single-v7_shortcuts-short", "v7_shortcuts", 2, val=1.6, test=1.6, extra=on, steps=(50, 100))
+    for seed, val in ((2, 1.44), (3, 1.42)):
+        make_run(runs, f"confirm-v7_shortcuts-s{seed}-base", "v7_shortcuts", seed, val=val, test=val, extra=off)
+        make_run(runs, f"confirm-v7_shortcuts-s{seed}-drop", "v7_shortcuts", seed, val=val - 0.01, test=val, extra=on)
+    one = f"{HEAD}parameters:\n  rung: {{value: v7_shortcuts}}\n"
+    confirm = f"""name: confirm
+{one}  seed: {{values: [2, 3]}}
+#| table: ablation
+#| settings: [dropout]
+#| baseline: {{dropout: 0.0}}
+#| baseline_from: long
+#| variants_from: [single]
+"""
+    files = dict(confirm=confirm, long=f"name: long\n{one}", single=f"name: single\n{one}")
+    table = section(build(tmp_path, runs, sweeps_dir(tmp_path, **files)), "Sweep `confirm`")
+    assert "4 finished runs of `python experiments/sweep.py" in table and "`single-*`" in table
+    assert "| baseline (dropout=0) | 1,000 | 200 | 1.4300 ± 0.0100 (n=3) |" in table
+    assert "| dropout=0.1 | 1,000 | 200 | 1.4167 ± 0.0115 (n=3) | -0.0133 ± 0.0058 | 3 |" in table
+    assert "dropout=0.3" not in table
+    for bad, match in (("[single]", "[nothing]"), ("#| settings: [dropout]\n", "")):
+        with pytest.raises(report.LadderError, match="variants_from"):
+            build(tmp_path, runs, sweeps_dir(tmp_path, **files | {"confirm": confirm.replace(bad, match)}))
+
+
 def test_lr_sweep_over_several_lr_flags(tmp_path):
     runs = tmp_path / "runs"
     vals = {}
