@@ -195,10 +195,13 @@ def borrowed(sweep: Sweep, sweeps: dict[str, Sweep], finished: list[Run], kinds:
     if sources := sweep.report.get("variants_from"):
         if not (keys := sweep.report.get("settings")):
             raise LadderError(f"{sweep.file}: `#| variants_from:` needs `#| settings:` to match its runs to rows")
-        rows = {tuple(r.config.get(k) for k in keys) for r in ours} | {tuple(base.get(k) for k in keys)}
+
+        def row(config: dict) -> tuple:
+            return tuple(config.get(k) for k in keys)
+
+        rows = {row(r.config) for r in ours} | {row(base)}
         for source in sources:
-            fits = [r for r in runs_of(source, "variants_from") if tuple(r.config.get(k) for k in keys) in rows]
-            taken += [r for r in fits if r not in taken]
+            taken += [r for r in runs_of(source, "variants_from") if row(r.config) in rows and r not in taken]
     return taken
 
 

@@ -428,9 +428,9 @@ def test_ablation_can_take_a_seed_of_each_row_from_other_sweeps(tmp_path):
     assert "| baseline (dropout=0) | 1,000 | 200 | 1.4300 ± 0.0100 (n=3) |" in table
     assert "| dropout=0.1 | 1,000 | 200 | 1.4167 ± 0.0115 (n=3) | -0.0133 ± 0.0058 | 3 |" in table
     assert "dropout=0.3" not in table
-    for bad, match in (("[single]", "[nothing]"), ("#| settings: [dropout]\n", "")):
+    for line, instead in (("[single]", "[nothing]"), ("#| settings: [dropout]\n", "")):  # an unknown sweep; no settings
         with pytest.raises(report.LadderError, match="variants_from"):
-            build(tmp_path, runs, sweeps_dir(tmp_path, **files | {"confirm": confirm.replace(bad, match)}))
+            build(tmp_path, runs, sweeps_dir(tmp_path, **files | {"confirm": confirm.replace(line, instead)}))
 
 
 def test_lr_sweep_over_several_lr_flags(tmp_path):
